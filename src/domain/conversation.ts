@@ -1,0 +1,195 @@
+import type { ConversationEvent, ConversationKind, Role } from './events.js';
+
+/**
+ * Conversation state as folded from its stream. The command side decides from it, the
+ * projections and the gateway read membership and counters from it.
+ */
+export interface MemberState {
+  role: Role;
+  joinedSeq: number;
+  deliveredSeq: number;
+  readSeq: number;
+}
+
+export interface RecentMessage {
+  seq: number;
+  messageId: string;
+  senderId: string;
+  clientMsgId: string;
+  sentAtMs: number;
+  recalled: boolean;
+}
+
+export interface ConversationState {
+  exists: boolean;
+  conversationId: string;
+  kind: ConversationKind;
+  title: string | null;
+  avatar: string | null;
+  announcement: string | null;
+  createdBy: string;
+  homeDc: string;
+  /** Revision of the last event, i.e. the last seq; -1 before the stream exists. */
+  lastSeq: number;
+  members: Map<string, MemberState>;
+  /** Former members and the seq of the event that removed them: they see nothing after it. */
+  leftSeqs: Map<string, number>;
+  /** Seqs of every MessageSent in order: unread counts are ranges over it. */
+  messageSeqs: number[];
+  /** Messages still inside the edit window, oldest first, with their idempotency keys. */
+  recent: Map<number, RecentMessage>;
+  recentByClientKey: Map<string, number>;
+  lastMessageSeq: number | null;
+  lastActivityAt: string | null;
+}
+
+/** Sender edits and recalls are allowed for a day; it also bounds the memory a state holds. */
+export const EDIT_WINDOW_MS = 24 * 60 * 60 * 1000;
+export const RECENT_MESSAGES_MAX = 10_000;
+
+export const clientKey = (senderId: string, clientMsgId: string) => `${senderId}\u0000${clientMsgId}`;
+
+export function initialConversationState(conversationId: string): ConversationState {
+  return {
+    exists: false,
+    conversationId,
+    kind: 'group',
+    title: null,
+    avatar: null,
+    announcement: null,
+    createdBy: '',
+    homeDc: '',
+    lastSeq: -1,
+    members: new Map(),
+    leftSeqs: new Map(),
+    messageSeqs: [],
+    recent: new Map(),
+    recentByClientKey: new Map(),
+    lastMessageSeq: null,
+    lastActivityAt: null,
+  };
+}
+
+/**
+ * Applies one event at `seq`. States can hold thousands of members, so evolve updates the given
+ * state in place and returns it. A state is owned by one cache; nothing else holds on to it.
+ */
+export function evolveConversation(
+  state: ConversationState,
+  event: ConversationEvent,
+  seq: number,
+  at: string,
+): ConversationState {
+  state.lastSeq = seq;
+  switch (event.type) {
+    case 'ConversationCreated': {
+      const d = event.data;
+      state.exists = true;
+      state.kind = d.kind;
+      state.title = d.title;
+      state.createdBy = d.createdBy;
+      state.homeDc = d.homeDc;
+      state.lastActivityAt = at;
+      for (const m of d.members) state.members.set(m.userId, member(m.role, seq));
+      break;
+    }
+    case 'MemberAdded':
+      state.members.set(event.data.userId, member(event.data.role, seq));
+      state.leftSeqs.delete(event.data.userId);
+      state.lastActivityAt = at;
+      break;
+    case 'MemberRemoved':
+      state.members.delete(event.data.userId);
+      state.leftSeqs.set(event.data.userId, seq);
+      break;
+    case 'MemberRoleChanged': {
+      const m = state.members.get(event.data.userId);
+      if (m) m.role = event.data.role;
+      break;
+    }
+    case 'ConversationUpdated': {
+      const d = event.data;
+      if (d.title !== undefined) state.title = d.title;
+      if (d.avatar !== undefined) state.avatar = d.avatar;
+      if (d.announcement !== undefined) state.announcement = d.announcement;
+      break;
+    }
+    case 'MessageSent': {
+      const d = event.data;
+      const sentAtMs = Date.parse(at);
+      state.messageSeqs.push(seq);
+      state.lastMessageSeq = seq;
+      state.lastActivityAt = at;
+      state.recent.set(seq, { seq, messageId: d.messageId, senderId: d.senderId, clientMsgId: d.clientMsgId, sentAtMs, recalled: false });
+      state.recentByClientKey.set(clientKey(d.senderId, d.clientMsgId), seq);
+      pruneRecent(state, sentAtMs);
+      // Sending implies having read everything up to one's own message.
+      const sender = state.members.get(d.senderId);
+      if (sender) {
+        sender.deliveredSeq = seq;
+        sender.readSeq = seq;
+      }
+      break;
+    }
+    case 'MessageEdited':
+      break;
+    case 'MessageRecalled': {
+      const m = state.recent.get(event.data.seq);
+      if (m) m.recalled = true;
+      break;
+    }
+    case 'MessagesDelivered': {
+      const m = state.members.get(event.data.userId);
+      if (m) m.deliveredSeq = Math.max(m.deliveredSeq, event.data.upToSeq);
+      break;
+    }
+    case 'MessageRead': {
+      const m = state.members.get(event.data.userId);
+      if (m) {
+        m.readSeq = Math.max(m.readSeq, event.data.upToSeq);
+        m.deliveredSeq = Math.max(m.deliveredSeq, m.readSeq);
+      }
+      break;
+    }
+  }
+  return state;
+}
+
+const member = (role: Role, joinedSeq: number): MemberState => ({
+  role,
+  joinedSeq,
+  deliveredSeq: joinedSeq,
+  readSeq: joinedSeq,
+});
+
+function pruneRecent(state: ConversationState, nowMs: number): void {
+  for (const m of state.recent.values()) {
+    if (m.sentAtMs >= nowMs - EDIT_WINDOW_MS && state.recent.size <= RECENT_MESSAGES_MAX) return;
+    state.recent.delete(m.seq);
+    state.recentByClientKey.delete(clientKey(m.senderId, m.clientMsgId));
+  }
+}
+
+/** Number of messages with seq <= upToSeq (binary search over the sorted message seqs). */
+export function messagesUpTo(state: ConversationState, upToSeq: number): number {
+  const seqs = state.messageSeqs;
+  let lo = 0;
+  let hi = seqs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (seqs[mid]! <= upToSeq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The last seq a user may see: everything for members, up to their removal for former members. */
+export function visibleUpTo(state: ConversationState, userId: string): number | null {
+  if (state.members.has(userId)) return state.lastSeq;
+  return state.leftSeqs.get(userId) ?? null;
+}
+
+export const isAdmin = (state: ConversationState, userId: string) => {
+  const role = state.members.get(userId)?.role;
+  return role === 'owner' || role === 'admin';
+};

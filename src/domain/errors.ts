@@ -1,0 +1,49 @@
+/**
+ * Domain errors are typed values. Each carries a stable `code`; the API and the gateway map
+ * codes to HTTP statuses and WS error frames in one place (src/api/errors.ts).
+ */
+export type DomainErrorCode =
+  | 'validation_failed'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_a_member'
+  | 'not_found'
+  | 'conflict'
+  | 'wrong_expected_revision'
+  | 'username_taken'
+  | 'too_large'
+  | 'rate_limited'
+  | 'unknown_event_version'
+  | 'unavailable';
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: DomainErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+export const notFound = (what: string) => new DomainError('not_found', `${what} not found`);
+export const forbidden = (message: string) => new DomainError('forbidden', message);
+export const conflict = (message: string) => new DomainError('conflict', message);
+export const invalid = (message: string, details?: unknown) =>
+  new DomainError('validation_failed', message, details);
+export const notAMember = () =>
+  new DomainError('not_a_member', 'you are not a member of this conversation');
+
+export class WrongExpectedRevision extends DomainError {
+  constructor(
+    readonly streamId: string,
+    readonly expected: unknown,
+    readonly actual: number,
+  ) {
+    super(
+      'wrong_expected_revision',
+      `stream ${streamId}: expected revision ${String(expected)}, actual ${actual}`,
+    );
+  }
+}

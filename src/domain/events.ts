@@ -1,0 +1,149 @@
+import { z } from 'zod';
+import { DomainError } from './errors.js';
+
+/**
+ * Every event type with its versioned data schema. A stored event names its schema version in
+ * metadata; reading one of a version this build does not know is an error, never a silent drop,
+ * so an old binary cannot quietly misread a newer datacenter's events.
+ */
+
+export const MAX_TEXT_LENGTH = 8000;
+export const MAX_TITLE_LENGTH = 200;
+
+const id = z.string().min(1).max(128);
+export const role = z.enum(['owner', 'admin', 'member']);
+export type Role = z.infer<typeof role>;
+export const conversationKind = z.enum(['direct', 'group']);
+export type ConversationKind = z.infer<typeof conversationKind>;
+const seq = z.number().int().nonnegative();
+
+export const media = z.object({
+  hash: z.string().min(1).max(256),
+  mime: z.string().min(1).max(128),
+  size: z.number().int().nonnegative(),
+  name: z.string().max(256).nullable(),
+});
+
+const v1 = {
+  ConversationCreated: z.object({
+    conversationId: id,
+    kind: conversationKind,
+    title: z.string().max(MAX_TITLE_LENGTH).nullable(),
+    createdBy: id,
+    members: z.array(z.object({ userId: id, role })),
+    homeDc: z.string(),
+  }),
+  MemberAdded: z.object({ userId: id, role, addedBy: id }),
+  MemberRemoved: z.object({ userId: id, removedBy: id }),
+  MemberRoleChanged: z.object({ userId: id, role, changedBy: id }),
+  ConversationUpdated: z.object({
+    title: z.string().max(MAX_TITLE_LENGTH).optional(),
+    avatar: z.string().max(1024).nullable().optional(),
+    announcement: z.string().max(MAX_TEXT_LENGTH).nullable().optional(),
+    updatedBy: id,
+  }),
+  MessageSent: z.object({
+    messageId: id,
+    senderId: id,
+    clientMsgId: id,
+    kind: z.enum(['text', 'media']),
+    text: z.string().max(MAX_TEXT_LENGTH).nullable(),
+    media: media.nullable(),
+  }),
+  MessageEdited: z.object({ messageId: id, seq, editorId: id, text: z.string().max(MAX_TEXT_LENGTH) }),
+  MessageRecalled: z.object({ messageId: id, seq, recalledBy: id }),
+  MessagesDelivered: z.object({ userId: id, upToSeq: seq }),
+  MessageRead: z.object({ userId: id, upToSeq: seq }),
+
+  UserRegistered: z.object({
+    userId: id,
+    username: z.string(),
+    displayName: z.string(),
+    passwordHash: z.string(),
+  }),
+  ProfileUpdated: z.object({
+    displayName: z.string().optional(),
+    avatar: z.string().max(1024).nullable().optional(),
+  }),
+  ConversationSettingsChanged: z.object({
+    conversationId: id,
+    muted: z.boolean().optional(),
+    pinned: z.boolean().optional(),
+    archived: z.boolean().optional(),
+  }),
+  DeviceRegistered: z.object({ token: z.string(), platform: z.enum(['android', 'ios', 'web']) }),
+  DeviceRemoved: z.object({ token: z.string() }),
+
+  UsernameReserved: z.object({ username: z.string(), userId: id }),
+} as const;
+
+/** Versions per type; add `2: schema` (and an upcaster to the latest shape) to evolve one. */
+export const eventSchemas: { [T in EventType]: Record<number, z.ZodType<EventData<T>>> } = {
+  ConversationCreated: { 1: v1.ConversationCreated },
+  MemberAdded: { 1: v1.MemberAdded },
+  MemberRemoved: { 1: v1.MemberRemoved },
+  MemberRoleChanged: { 1: v1.MemberRoleChanged },
+  ConversationUpdated: { 1: v1.ConversationUpdated },
+  MessageSent: { 1: v1.MessageSent },
+  MessageEdited: { 1: v1.MessageEdited },
+  MessageRecalled: { 1: v1.MessageRecalled },
+  MessagesDelivered: { 1: v1.MessagesDelivered },
+  MessageRead: { 1: v1.MessageRead },
+  UserRegistered: { 1: v1.UserRegistered },
+  ProfileUpdated: { 1: v1.ProfileUpdated },
+  ConversationSettingsChanged: { 1: v1.ConversationSettingsChanged },
+  DeviceRegistered: { 1: v1.DeviceRegistered },
+  DeviceRemoved: { 1: v1.DeviceRemoved },
+  UsernameReserved: { 1: v1.UsernameReserved },
+};
+
+export type EventType = keyof typeof v1;
+export type EventData<T extends EventType> = z.infer<(typeof v1)[T]>;
+export const CURRENT_SCHEMA_VERSION = 1;
+
+/** A domain event as deciders produce it and evolve/projectors consume it. */
+export type DomainEvent = { [T in EventType]: { type: T; data: EventData<T> } }[EventType];
+export type EventOf<T extends EventType> = Extract<DomainEvent, { type: T }>;
+
+export type ConversationEvent = EventOf<
+  | 'ConversationCreated'
+  | 'MemberAdded'
+  | 'MemberRemoved'
+  | 'MemberRoleChanged'
+  | 'ConversationUpdated'
+  | 'MessageSent'
+  | 'MessageEdited'
+  | 'MessageRecalled'
+  | 'MessagesDelivered'
+  | 'MessageRead'
+>;
+export type UserEvent = EventOf<
+  'UserRegistered' | 'ProfileUpdated' | 'ConversationSettingsChanged' | 'DeviceRegistered' | 'DeviceRemoved'
+>;
+
+export const isEventType = (type: string): type is EventType => Object.hasOwn(v1, type);
+
+/** Parses stored event data, refusing unknown types and versions newer than this build knows. */
+export function parseEvent(type: string, schemaVersion: number, data: unknown): DomainEvent {
+  if (!isEventType(type)) {
+    throw new DomainError('unknown_event_version', `unknown event type ${type}`);
+  }
+  const schema = eventSchemas[type][schemaVersion];
+  if (!schema) {
+    throw new DomainError(
+      'unknown_event_version',
+      `${type} schema version ${schemaVersion} is newer than this build supports (max ${CURRENT_SCHEMA_VERSION})`,
+    );
+  }
+  return { type, data: schema.parse(data) } as DomainEvent;
+}
+
+export const eventMetadata = z.object({
+  eventId: z.string(),
+  originDc: z.string(),
+  correlationId: z.string(),
+  causationId: z.string(),
+  at: z.string(),
+  schemaVersion: z.number().int().positive(),
+});
+export type EventMetadata = z.infer<typeof eventMetadata>;

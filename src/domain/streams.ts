@@ -1,0 +1,31 @@
+import { createHash, randomUUID } from 'node:crypto';
+
+/** Stream naming: the only place that knows how ids map to event store streams. */
+export const CONVERSATION_PREFIX = 'conversation-';
+export const USER_PREFIX = 'user-';
+export const USERNAME_PREFIX = 'username-';
+export const PRODUCT_STREAM_PREFIXES = [CONVERSATION_PREFIX, USER_PREFIX, USERNAME_PREFIX] as const;
+
+export const conversationStream = (conversationId: string) => CONVERSATION_PREFIX + conversationId;
+export const userStream = (userId: string) => USER_PREFIX + userId;
+/** Usernames are unique case-insensitively, so the reservation stream uses the lower-case form. */
+export const usernameStream = (username: string) => USERNAME_PREFIX + username.toLowerCase();
+
+export type StreamKind = 'conversation' | 'user' | 'username';
+export function parseStreamId(streamId: string): { kind: StreamKind; id: string } | null {
+  if (streamId.startsWith(CONVERSATION_PREFIX)) return { kind: 'conversation', id: streamId.slice(CONVERSATION_PREFIX.length) };
+  if (streamId.startsWith(USER_PREFIX)) return { kind: 'user', id: streamId.slice(USER_PREFIX.length) };
+  if (streamId.startsWith(USERNAME_PREFIX)) return { kind: 'username', id: streamId.slice(USERNAME_PREFIX.length) };
+  return null;
+}
+
+export const newId = () => randomUUID();
+
+/**
+ * A direct conversation between two users has one id whoever creates it: the id is derived from
+ * the sorted pair, and the create appends with expected revision "no stream".
+ */
+export function directConversationId(a: string, b: string): string {
+  const [x, y] = [a, b].sort();
+  return 'd' + createHash('sha256').update(`${x}\u0000${y}`).digest('hex').slice(0, 31);
+}

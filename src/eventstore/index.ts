@@ -1,0 +1,2 @@
+export type * from './port.js';
+export { expectedAfter, satisfiesExpected, type ExpectedRevision } from './expectedRevision.js';

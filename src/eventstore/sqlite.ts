@@ -1,0 +1,225 @@
+import type { Statement } from 'better-sqlite3';
+import type { SqliteDatabase } from '../db/sqlite.js';
+import { WrongExpectedRevision } from '../domain/errors.js';
+import type { EventMetadata } from '../domain/events.js';
+import { satisfiesExpected, type ExpectedRevision } from './expectedRevision.js';
+import { subscriptionLoop } from './subscriptionLoop.js';
+import type {
+  AppendResult,
+  EventStore,
+  EventToAppend,
+  ReadStreamOptions,
+  RecordedEvent,
+  SubscribeOptions,
+  Subscription,
+} from './port.js';
+
+interface PendingAppend {
+  streamId: string;
+  events: EventToAppend[];
+  expected: ExpectedRevision;
+  resolve(result: AppendResult): void;
+  reject(error: unknown): void;
+}
+
+interface EventRow {
+  position: number;
+  stream_id: string;
+  revision: number;
+  type: string;
+  data: string;
+  metadata: string;
+}
+
+/** Another process (the operator CLI) may append to the same file; live readers poll this often. */
+const EXTERNAL_WRITER_POLL_MS = 250;
+
+/**
+ * Event store on SQLite. Appends made in the same event-loop turn are committed together in one
+ * transaction (group commit): one fsync for the whole group, and each append still gets its own
+ * expected-revision check and its own outcome through a savepoint.
+ */
+export class SqliteEventStore implements EventStore {
+  private pending: PendingAppend[] = [];
+  private flushScheduled = false;
+  private commitWaiters: (() => void)[] = [];
+  private readonly stmt: {
+    lastRevision: Statement<[string], { revision: number | null }>;
+    byEventId: Statement<[string], { stream_id: string; revision: number; position: number }>;
+    insert: Statement<[string, number, string, string, string, string]>;
+    readStream: Statement<[string, number, number], EventRow>;
+    readAll: Statement<[number, number], EventRow>;
+    head: Statement<[], { position: number | null }>;
+  };
+  private readonly commitGroup: (group: PendingAppend[]) => (AppendResult | Error)[];
+
+  constructor(private readonly db: SqliteDatabase) {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS events (
+        position INTEGER PRIMARY KEY AUTOINCREMENT,
+        stream_id TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        event_id TEXT NOT NULL UNIQUE,
+        type TEXT NOT NULL,
+        data TEXT NOT NULL,
+        metadata TEXT NOT NULL,
+        UNIQUE (stream_id, revision)
+      );
+    `);
+    this.stmt = {
+      lastRevision: db.prepare('SELECT MAX(revision) AS revision FROM events WHERE stream_id = ?'),
+      byEventId: db.prepare('SELECT stream_id, revision, position FROM events WHERE event_id = ?'),
+      insert: db.prepare(
+        'INSERT INTO events (stream_id, revision, event_id, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      readStream: db.prepare(
+        'SELECT * FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?',
+      ),
+      readAll: db.prepare('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
+      head: db.prepare('SELECT MAX(position) AS position FROM events'),
+    };
+    const appendOne = db.transaction((p: PendingAppend) => this.appendNow(p));
+    this.commitGroup = db.transaction((group: PendingAppend[]) =>
+      group.map((p) => {
+        try {
+          return appendOne(p);
+        } catch (error) {
+          return error instanceof Error ? error : new Error(String(error));
+        }
+      }),
+    );
+  }
+
+  append(streamId: string, events: EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
+    if (events.length === 0) return Promise.reject(new Error('append needs at least one event'));
+    return new Promise((resolve, reject) => {
+      this.pending.push({ streamId, events, expected, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const group = this.pending;
+    this.pending = [];
+    let outcomes: (AppendResult | Error)[];
+    try {
+      outcomes = this.commitGroup(group);
+    } catch (error) {
+      for (const p of group) p.reject(error);
+      return;
+    }
+    // Only now, after COMMIT returned (and fsynced), is any append acknowledged.
+    group.forEach((p, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome instanceof Error) p.reject(outcome);
+      else p.resolve(outcome);
+    });
+    this.notifyCommit();
+  }
+
+  private appendNow({ streamId, events, expected }: PendingAppend): AppendResult {
+    const repeated = this.alreadyAppended(streamId, events);
+    if (repeated) return repeated;
+    const current = this.stmt.lastRevision.get(streamId)?.revision ?? -1;
+    if (!satisfiesExpected(expected, current)) throw new WrongExpectedRevision(streamId, expected, current);
+    let revision = current;
+    let position = 0;
+    for (const e of events) {
+      revision += 1;
+      const info = this.stmt.insert.run(
+        streamId,
+        revision,
+        e.metadata.eventId,
+        e.type,
+        JSON.stringify(e.data),
+        JSON.stringify(e.metadata),
+      );
+      position = Number(info.lastInsertRowid);
+    }
+    return { nextExpectedRevision: revision, position };
+  }
+
+  /** A retried append (same event ids, same stream, same order) returns the original result. */
+  private alreadyAppended(streamId: string, events: EventToAppend[]): AppendResult | null {
+    const first = this.stmt.byEventId.get(events[0]!.metadata.eventId);
+    if (!first) {
+      if (events.some((e) => this.stmt.byEventId.get(e.metadata.eventId))) {
+        throw new WrongExpectedRevision(streamId, 'events partly appended before', -1);
+      }
+      return null;
+    }
+    let last = first;
+    for (const [i, e] of events.entries()) {
+      const row = this.stmt.byEventId.get(e.metadata.eventId);
+      if (!row || row.stream_id !== streamId || row.revision !== first.revision + i || first.stream_id !== streamId) {
+        throw new WrongExpectedRevision(streamId, 'a different batch with the same event ids', first.revision);
+      }
+      last = row;
+    }
+    return { nextExpectedRevision: last.revision, position: last.position };
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    return this.readStreamSync(streamId, options);
+  }
+
+  readStreamSync(streamId: string, { fromRevision = 0, maxCount = Number.MAX_SAFE_INTEGER }: ReadStreamOptions = {}) {
+    return this.stmt.readStream.all(streamId, fromRevision, maxCount).map(toRecorded);
+  }
+
+  async readAll(after: number, maxCount: number): Promise<RecordedEvent[]> {
+    return this.stmt.readAll.all(after, maxCount).map(toRecorded);
+  }
+
+  async headPosition(): Promise<number> {
+    return this.stmt.head.get()?.position ?? 0;
+  }
+
+  subscribeAll(options: SubscribeOptions, handler: (batch: RecordedEvent[]) => Promise<void> | void): Subscription {
+    return subscriptionLoop({
+      after: options.after,
+      onError: options.onError,
+      read: (after) => this.readAll(after, 1000),
+      waitForMore: () => this.nextCommit(),
+      handler,
+    });
+  }
+
+  private nextCommit(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, EXTERNAL_WRITER_POLL_MS);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.commitWaiters = self.commitWaiters.filter((w) => w !== done);
+        resolve();
+      }
+      this.commitWaiters.push(done);
+    });
+  }
+
+  private notifyCommit(): void {
+    const waiters = this.commitWaiters;
+    this.commitWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  async close(): Promise<void> {
+    this.notifyCommit();
+  }
+}
+
+function toRecorded(row: EventRow): RecordedEvent {
+  return {
+    streamId: row.stream_id,
+    revision: row.revision,
+    position: row.position,
+    type: row.type,
+    data: JSON.parse(row.data),
+    metadata: JSON.parse(row.metadata) as EventMetadata,
+  };
+}

@@ -1,0 +1,124 @@
+# shellcheck shell=bash
+# Shared helpers for test/infra/*.sh. Sourced, never executed directly.
+#
+# Everything downloaded or built lives under $INFRA_CACHE (default:
+# <repo root>/.cache/infra), computed from this file's location so the
+# scripts work from any current directory.
+
+INFRA_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$INFRA_DIR/../.." && pwd)"
+INFRA_CACHE="${INFRA_CACHE_DIR:-$REPO_ROOT/.cache/infra}"
+INFRA_RUN="$INFRA_CACHE/run"   # per-instance runtime dirs (config, data, pid)
+INFRA_LOGS="$INFRA_CACHE/logs" # last log of each instance, kept after stop
+mkdir -p "$INFRA_CACHE" "$INFRA_RUN" "$INFRA_LOGS"
+
+# Progress lines go to stderr so they never mix with a command's stdout.
+infra_log() {
+  printf '[infra %s] %s\n' "${INFRA_TAG:-}" "$*" >&2
+}
+
+infra_die() {
+  infra_log "ERROR: $*"
+  exit 1
+}
+
+# Milliseconds since the epoch (GNU date).
+infra_now_ms() {
+  date +%s%3N
+}
+
+# "12.3s" since a start time taken with infra_now_ms.
+infra_since() {
+  local ms=$(($(infra_now_ms) - $1))
+  printf '%d.%ds' $((ms / 1000)) $(((ms % 1000) / 100))
+}
+
+# True when something accepts TCP connections on 127.0.0.1:$1.
+infra_port_open() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+infra_check_port_free() {
+  local port=$1 what=$2 var=$3
+  if infra_port_open "$port"; then
+    infra_log "ERROR: port $port ($what) is already in use on 127.0.0.1; set $var to another port"
+    return 3
+  fi
+}
+
+# True when $1 is a live process whose command line mentions $2 (guards
+# against acting on a recycled pid).
+infra_pid_matches() {
+  local pid=$1 needle=$2
+  [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$needle"
+}
+
+# Stop a process: SIGTERM, wait up to $3 seconds, then SIGKILL.
+infra_kill_gracefully() {
+  local pid=$1 needle=$2 grace=$3 waited=0
+  infra_pid_matches "$pid" "$needle" || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  while infra_pid_matches "$pid" "$needle"; do
+    if ((waited >= grace * 10)); then
+      infra_log "pid $pid still alive after ${grace}s, sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      sleep 0.2
+      break
+    fi
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+}
+
+infra_tail_log() {
+  local file=$1
+  if [[ -f "$file" ]]; then
+    infra_log "last lines of $file:"
+    tail -n "${INFRA_LOG_TAIL_LINES:-40}" "$file" | sed 's/^/    | /' >&2
+  fi
+}
+
+# Run "$@" while holding an exclusive lock on $1 (so concurrent runs do not
+# download/build into the cache at the same time).
+infra_with_lock() {
+  local lock=$1
+  shift
+  if command -v flock >/dev/null 2>&1; then
+    (
+      flock -x 9
+      "$@"
+    ) 9>"$lock"
+  else
+    "$@"
+  fi
+}
+
+# Launch "$@" detached from the caller's session and terminal, with all three
+# standard streams redirected (so a pipe held by the caller is never kept
+# open). Prints the pid of the launched program itself.
+infra_spawn() {
+  local logfile=$1
+  shift
+  if command -v setsid >/dev/null 2>&1; then
+    # A background job of a non-interactive shell is never a process group
+    # leader, so setsid execs in place and $! is the program's own pid.
+    setsid "$@" </dev/null >>"$logfile" 2>&1 &
+  else
+    nohup "$@" </dev/null >>"$logfile" 2>&1 &
+  fi
+  echo $!
+}
+
+# The owner token lets run.sh stop only what it started itself.
+infra_owner() {
+  echo "${INFRA_OWNER:-manual}"
+}
+
+# stop is allowed when no INFRA_OWNER is set (manual use) or it matches.
+infra_may_stop() {
+  local rundir=$1
+  [[ -z "${INFRA_OWNER:-}" ]] && return 0
+  [[ ! -f "$rundir/owner" ]] && return 0
+  [[ "$(cat "$rundir/owner")" == "$INFRA_OWNER" ]]
+}
