@@ -20,6 +20,19 @@ export interface RecentMessage {
   recalled: boolean;
 }
 
+export interface LastMessage {
+  seq: number;
+  messageId: string;
+  senderId: string;
+  kind: 'text' | 'media';
+  text: string | null;
+  sentAt: string;
+  recalled: boolean;
+}
+
+/** Conversation list previews are this long at most. */
+export const PREVIEW_LENGTH = 120;
+
 export interface ConversationState {
   exists: boolean;
   conversationId: string;
@@ -39,8 +52,9 @@ export interface ConversationState {
   /** Messages still inside the edit window, oldest first, with their idempotency keys. */
   recent: Map<number, RecentMessage>;
   recentByClientKey: Map<string, number>;
-  lastMessageSeq: number | null;
-  lastActivityAt: string | null;
+  lastMessage: LastMessage | null;
+  createdAt: string;
+  lastActivityAt: string;
 }
 
 /** Sender edits and recalls are allowed for a day; it also bounds the memory a state holds. */
@@ -65,8 +79,9 @@ export function initialConversationState(conversationId: string): ConversationSt
     messageSeqs: [],
     recent: new Map(),
     recentByClientKey: new Map(),
-    lastMessageSeq: null,
-    lastActivityAt: null,
+    lastMessage: null,
+    createdAt: '',
+    lastActivityAt: '',
   };
 }
 
@@ -89,6 +104,7 @@ export function evolveConversation(
       state.title = d.title;
       state.createdBy = d.createdBy;
       state.homeDc = d.homeDc;
+      state.createdAt = at;
       state.lastActivityAt = at;
       for (const m of d.members) state.members.set(m.userId, member(m.role, seq));
       break;
@@ -118,7 +134,15 @@ export function evolveConversation(
       const d = event.data;
       const sentAtMs = Date.parse(at);
       state.messageSeqs.push(seq);
-      state.lastMessageSeq = seq;
+      state.lastMessage = {
+        seq,
+        messageId: d.messageId,
+        senderId: d.senderId,
+        kind: d.kind,
+        text: d.text === null ? null : d.text.slice(0, PREVIEW_LENGTH),
+        sentAt: at,
+        recalled: false,
+      };
       state.lastActivityAt = at;
       state.recent.set(seq, { seq, messageId: d.messageId, senderId: d.senderId, clientMsgId: d.clientMsgId, sentAtMs, recalled: false });
       state.recentByClientKey.set(clientKey(d.senderId, d.clientMsgId), seq);
@@ -132,10 +156,16 @@ export function evolveConversation(
       break;
     }
     case 'MessageEdited':
+      if (state.lastMessage?.seq === event.data.seq) {
+        state.lastMessage = { ...state.lastMessage, text: event.data.text.slice(0, PREVIEW_LENGTH) };
+      }
       break;
     case 'MessageRecalled': {
       const m = state.recent.get(event.data.seq);
       if (m) m.recalled = true;
+      if (state.lastMessage?.seq === event.data.seq) {
+        state.lastMessage = { ...state.lastMessage, text: null, recalled: true };
+      }
       break;
     }
     case 'MessagesDelivered': {

@@ -1,0 +1,141 @@
+/**
+ * Read-model documents and the writes projectors produce. Projectors emit store-neutral writes;
+ * each read store (SQLite, MongoDB) applies them. Every write is keyed by document and guarded
+ * by the global position of the event that produced it, so applying an event twice, or an older
+ * event after a newer one, changes nothing.
+ */
+
+export interface MessagePreview {
+  seq: number;
+  messageId: string;
+  senderId: string;
+  kind: 'text' | 'media';
+  text: string | null;
+  sentAt: string;
+  recalled: boolean;
+}
+
+export interface ConversationDoc {
+  conversationId: string;
+  kind: 'direct' | 'group';
+  title: string | null;
+  avatar: string | null;
+  announcement: string | null;
+  createdBy: string;
+  homeDc: string;
+  createdAt: string;
+  lastSeq: number;
+  lastMessage: MessagePreview | null;
+  lastActivityAt: string;
+  messageCount: number;
+  memberCount: number;
+}
+
+/** What a former member keeps seeing of the conversation: its state when they left. */
+export interface FrozenView {
+  lastSeq: number;
+  lastMessage: MessagePreview | null;
+  lastActivityAt: string;
+  messageCount: number;
+}
+
+export interface UserConversationDoc {
+  userId: string;
+  conversationId: string;
+  role: 'owner' | 'admin' | 'member';
+  joinedSeq: number;
+  leftSeq: number | null;
+  readSeq: number;
+  deliveredSeq: number;
+  /** Messages at or before readSeq; unread = messageCount - readMessageCount. */
+  readMessageCount: number;
+  muted: boolean;
+  pinned: boolean;
+  archived: boolean;
+  frozen: FrozenView | null;
+}
+
+export interface MessageDoc {
+  conversationId: string;
+  seq: number;
+  messageId: string;
+  senderId: string;
+  clientMsgId: string;
+  kind: 'text' | 'media';
+  text: string | null;
+  media: { hash: string; mime: string; size: number; name: string | null } | null;
+  sentAt: string;
+  editedAt: string | null;
+  recalled: boolean;
+}
+
+export interface UserDoc {
+  userId: string;
+  username: string;
+  displayName: string;
+  avatar: string | null;
+  createdAt: string;
+}
+
+export interface InboxEntry {
+  userId: string;
+  userSeq: number;
+  conversationId: string;
+  seq: number;
+  type: string;
+  data: unknown;
+  at: string;
+}
+
+export interface Docs {
+  conversations: ConversationDoc;
+  userConversations: UserConversationDoc;
+  messages: MessageDoc;
+  users: UserDoc;
+}
+export type Collection = keyof Docs;
+
+/** The fields that identify a document in each collection. */
+export const collectionKeys = {
+  conversations: ['conversationId'],
+  userConversations: ['userId', 'conversationId'],
+  messages: ['conversationId', 'seq'],
+  users: ['userId'],
+} as const satisfies { [C in Collection]: readonly (keyof Docs[C])[] };
+
+export type KeyOf<C extends Collection> = Pick<Docs[C], Extract<(typeof collectionKeys)[C][number], keyof Docs[C]>>;
+
+export type Write =
+  | {
+      [C in Collection]: {
+        kind: 'upsert';
+        collection: C;
+        key: KeyOf<C>;
+        /** Fields set on every application. */
+        set: Partial<Docs[C]>;
+        /** Fields set only when the document is created. */
+        setOnInsert?: Partial<Docs[C]>;
+      };
+    }[Collection]
+  | {
+      /** Appends to a user's inbox; the store assigns the next userSeq. */
+      kind: 'inbox';
+      entry: Omit<InboxEntry, 'userSeq'>;
+    };
+
+/** A batch of writes with the event position each came from, plus the checkpoints to store. */
+export interface WriteBatch {
+  writes: { position: number; write: Write }[];
+  checkpoints: Record<string, number>;
+}
+
+export interface ConversationListItem {
+  conversation: ConversationDoc;
+  membership: UserConversationDoc;
+}
+
+export interface ListCursor {
+  pinned: boolean;
+  lastActivityAt: string;
+  conversationId: string;
+}

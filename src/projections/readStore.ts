@@ -1,0 +1,51 @@
+import type {
+  ConversationDoc,
+  ConversationListItem,
+  InboxEntry,
+  ListCursor,
+  MessageDoc,
+  UserConversationDoc,
+  UserDoc,
+  WriteBatch,
+} from './model.js';
+
+export interface MessageRange {
+  afterSeq?: number;
+  beforeSeq?: number;
+  /** Nothing past this seq is returned (a former member's leftSeq). */
+  maxSeq: number;
+  limit: number;
+}
+
+export interface ListOptions {
+  limit: number;
+  cursor?: ListCursor;
+  archived?: boolean;
+}
+
+/**
+ * The read-model port: applies projector writes with their checkpoints, and answers the queries
+ * the API needs. Implementations: stores/sqlite.ts (embedded), stores/mongo.ts (production).
+ */
+export interface ReadStore {
+  /** Applies the writes in order and stores the checkpoints; a repeat application changes nothing. */
+  apply(batch: WriteBatch): Promise<void>;
+  checkpoints(): Promise<Record<string, number>>;
+  /** Empties the given projections' documents and checkpoints, for a rebuild from position 0. */
+  reset(projections: string[]): Promise<void>;
+
+  getConversation(conversationId: string): Promise<ConversationDoc | null>;
+  getMembership(userId: string, conversationId: string): Promise<UserConversationDoc | null>;
+  /** Current members (not those who left), ordered by user id. */
+  listMembers(conversationId: string): Promise<UserConversationDoc[]>;
+  /** Pinned first, then by last activity, newest first. */
+  listConversations(userId: string, options: ListOptions): Promise<ConversationListItem[]>;
+  /** Ascending by seq; with only beforeSeq, the newest page before it. */
+  listMessages(conversationId: string, range: MessageRange): Promise<MessageDoc[]>;
+  findMessageByClientMsgId(conversationId: string, senderId: string, clientMsgId: string): Promise<MessageDoc | null>;
+  listInbox(userId: string, afterUserSeq: number, limit: number): Promise<InboxEntry[]>;
+  getUsers(userIds: string[]): Promise<UserDoc[]>;
+  /** Every document of every projection in a stable order, for comparing two stores. */
+  dump(): Promise<Record<string, unknown[]>>;
+  close(): Promise<void>;
+}

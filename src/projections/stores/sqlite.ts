@@ -1,0 +1,251 @@
+import type { Statement } from 'better-sqlite3';
+import type { SqliteDatabase } from '../../db/sqlite.js';
+import {
+  collectionKeys,
+  type Collection,
+  type ConversationDoc,
+  type ConversationListItem,
+  type InboxEntry,
+  type MessageDoc,
+  type UserConversationDoc,
+  type UserDoc,
+  type Write,
+  type WriteBatch,
+} from '../model.js';
+import type { ListOptions, MessageRange, ReadStore } from '../readStore.js';
+
+const tables: Record<Collection, string> = {
+  conversations: 'rm_conversations',
+  userConversations: 'rm_user_conversations',
+  messages: 'rm_messages',
+  users: 'rm_users',
+};
+const INBOX = 'rm_inbox';
+const CHECKPOINTS = 'rm_checkpoints';
+
+/** Which projection owns which table, so a rebuild of one empties only its own. */
+const tablesOfProjection: Record<string, string[]> = {
+  conversations: [tables.conversations],
+  userConversations: [tables.userConversations],
+  messages: [tables.messages],
+  users: [tables.users],
+  inbox: [INBOX],
+};
+
+const column = (field: string) => field.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase());
+
+interface DocRow {
+  pos: number;
+  doc: string;
+}
+
+/**
+ * Read models in the embedded SQLite file. Documents are JSON with their key fields as columns;
+ * a batch of writes and the projections' checkpoints commit in one transaction, so a crash leaves
+ * either both or neither.
+ */
+export class SqliteReadStore implements ReadStore {
+  private readonly upsertStmts: Record<Collection, { get: Statement; put: Statement }>;
+  private readonly inboxStmts: { max: Statement<[string], { s: number | null }>; insert: Statement };
+  private readonly userSeqs = new Map<string, number>();
+  private readonly applyTx: (batch: WriteBatch) => void;
+  private readonly q: Record<string, Statement>;
+
+  constructor(private readonly db: SqliteDatabase) {
+    for (const [collection, table] of Object.entries(tables) as [Collection, string][]) {
+      const keys = collectionKeys[collection].map(column);
+      db.exec(
+        `CREATE TABLE IF NOT EXISTS ${table} (${keys.map((k) => `${k} NOT NULL`).join(', ')}, pos INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (${keys.join(', ')}))`,
+      );
+    }
+    db.exec(`
+      CREATE INDEX IF NOT EXISTS rm_user_conversations_by_conversation ON rm_user_conversations (conversation_id);
+      CREATE INDEX IF NOT EXISTS rm_messages_by_client_id ON rm_messages
+        (conversation_id, json_extract(doc, '$.senderId'), json_extract(doc, '$.clientMsgId'));
+      CREATE INDEX IF NOT EXISTS rm_users_by_username ON rm_users (json_extract(doc, '$.username'));
+      CREATE TABLE IF NOT EXISTS ${INBOX} (
+        user_id TEXT NOT NULL, user_seq INTEGER NOT NULL, pos INTEGER NOT NULL, doc TEXT NOT NULL,
+        PRIMARY KEY (user_id, user_seq), UNIQUE (user_id, pos));
+      CREATE TABLE IF NOT EXISTS ${CHECKPOINTS} (name TEXT PRIMARY KEY, position INTEGER NOT NULL);
+    `);
+    this.upsertStmts = Object.fromEntries(
+      (Object.keys(tables) as Collection[]).map((collection) => {
+        const keys = collectionKeys[collection].map(column);
+        const where = keys.map((k) => `${k} = ?`).join(' AND ');
+        return [
+          collection,
+          {
+            get: db.prepare(`SELECT pos, doc FROM ${tables[collection]} WHERE ${where}`),
+            put: db.prepare(
+              `INSERT OR REPLACE INTO ${tables[collection]} (${keys.join(', ')}, pos, doc) VALUES (${keys.map(() => '?').join(', ')}, ?, ?)`,
+            ),
+          },
+        ];
+      }),
+    ) as Record<Collection, { get: Statement; put: Statement }>;
+    this.inboxStmts = {
+      max: db.prepare(`SELECT MAX(user_seq) AS s FROM ${INBOX} WHERE user_id = ?`),
+      insert: db.prepare(`INSERT INTO ${INBOX} (user_id, user_seq, pos, doc) VALUES (?, ?, ?, ?) ON CONFLICT (user_id, pos) DO NOTHING`),
+    };
+    const saveCheckpoint = db.prepare(
+      `INSERT INTO ${CHECKPOINTS} (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position`,
+    );
+    const tx = db.transaction((batch: WriteBatch) => {
+      for (const { position, write } of batch.writes) this.applyWrite(position, write);
+      for (const [name, position] of Object.entries(batch.checkpoints)) saveCheckpoint.run(name, position);
+    });
+    this.applyTx = (batch) => {
+      try {
+        tx(batch);
+      } catch (error) {
+        // The cached inbox counters may have moved inside the rolled-back transaction.
+        this.userSeqs.clear();
+        throw error;
+      }
+    };
+    const activity = `COALESCE(json_extract(uc.doc, '$.frozen.lastActivityAt'), json_extract(c.doc, '$.lastActivityAt'))`;
+    const pinned = `json_extract(uc.doc, '$.pinned')`;
+    const listSql = (cursor: boolean, archived: boolean) => `
+      SELECT uc.doc AS uc, c.doc AS c, uc.pos AS ucPos, c.pos AS cPos, ${pinned} AS pinned, ${activity} AS activity
+      FROM rm_user_conversations uc JOIN rm_conversations c ON c.conversation_id = uc.conversation_id
+      WHERE uc.user_id = @userId
+      ${archived ? `AND json_extract(uc.doc, '$.archived') = @archived` : ''}
+      ${cursor ? `AND (${pinned} < @pinned OR (${pinned} = @pinned AND (${activity} < @activity OR (${activity} = @activity AND uc.conversation_id < @conversationId))))` : ''}
+      ORDER BY pinned DESC, activity DESC, uc.conversation_id DESC LIMIT @limit`;
+    this.q = {
+      conversation: db.prepare(`SELECT doc FROM rm_conversations WHERE conversation_id = ?`),
+      membership: db.prepare(`SELECT doc FROM rm_user_conversations WHERE user_id = ? AND conversation_id = ?`),
+      members: db.prepare(
+        `SELECT doc FROM rm_user_conversations WHERE conversation_id = ? AND json_extract(doc, '$.leftSeq') IS NULL ORDER BY user_id`,
+      ),
+      list: db.prepare(listSql(false, false)),
+      listCursor: db.prepare(listSql(true, false)),
+      listArchived: db.prepare(listSql(false, true)),
+      listArchivedCursor: db.prepare(listSql(true, true)),
+      messagesForward: db.prepare(
+        `SELECT doc FROM rm_messages WHERE conversation_id = ? AND seq > ? AND seq < ? AND seq <= ? ORDER BY seq LIMIT ?`,
+      ),
+      messagesBackward: db.prepare(
+        `SELECT doc FROM rm_messages WHERE conversation_id = ? AND seq < ? AND seq <= ? ORDER BY seq DESC LIMIT ?`,
+      ),
+      messageByClientId: db.prepare(
+        `SELECT doc FROM rm_messages WHERE conversation_id = ? AND json_extract(doc, '$.senderId') = ? AND json_extract(doc, '$.clientMsgId') = ?`,
+      ),
+      inbox: db.prepare(`SELECT user_seq, doc FROM ${INBOX} WHERE user_id = ? AND user_seq > ? ORDER BY user_seq LIMIT ?`),
+      checkpoints: db.prepare(`SELECT name, position FROM ${CHECKPOINTS}`),
+    };
+  }
+
+  async apply(batch: WriteBatch): Promise<void> {
+    this.applyTx(batch);
+  }
+
+  private applyWrite(position: number, write: Write): void {
+    if (write.kind === 'inbox') {
+      const { userId, ...entry } = write.entry;
+      const next = this.nextUserSeq(userId);
+      const info = this.inboxStmts.insert.run(userId, next, position, JSON.stringify(entry));
+      if (info.changes === 1) this.userSeqs.set(userId, next);
+      return;
+    }
+    const stmts = this.upsertStmts[write.collection];
+    const keyValues = collectionKeys[write.collection].map((k) => (write.key as Record<string, unknown>)[k]);
+    const row = stmts.get.get(...keyValues) as DocRow | undefined;
+    if (row && row.pos >= position) return;
+    const doc = row ? { ...JSON.parse(row.doc), ...write.set } : { ...write.key, ...write.setOnInsert, ...write.set };
+    stmts.put.run(...keyValues, position, JSON.stringify(doc));
+  }
+
+  private nextUserSeq(userId: string): number {
+    let current = this.userSeqs.get(userId);
+    if (current === undefined) {
+      current = this.inboxStmts.max.get(userId)?.s ?? 0;
+      this.userSeqs.set(userId, current);
+    }
+    return current + 1;
+  }
+
+  async checkpoints(): Promise<Record<string, number>> {
+    const rows = this.q.checkpoints!.all() as { name: string; position: number }[];
+    return Object.fromEntries(rows.map((r) => [r.name, r.position]));
+  }
+
+  async reset(projections: string[]): Promise<void> {
+    this.db.transaction(() => {
+      for (const name of projections) {
+        for (const table of tablesOfProjection[name] ?? []) this.db.exec(`DELETE FROM ${table}`);
+        this.db.prepare(`DELETE FROM ${CHECKPOINTS} WHERE name = ?`).run(name);
+      }
+    })();
+    this.userSeqs.clear();
+  }
+
+  async getConversation(conversationId: string): Promise<ConversationDoc | null> {
+    return parseDoc(this.q.conversation!.get(conversationId));
+  }
+
+  async getMembership(userId: string, conversationId: string): Promise<UserConversationDoc | null> {
+    return parseDoc(this.q.membership!.get(userId, conversationId));
+  }
+
+  async listMembers(conversationId: string): Promise<UserConversationDoc[]> {
+    return parseDocs(this.q.members!.all(conversationId));
+  }
+
+  async listConversations(userId: string, { limit, cursor, archived }: ListOptions): Promise<ConversationListItem[]> {
+    const params: Record<string, unknown> = { userId, limit };
+    if (archived !== undefined) params.archived = archived ? 1 : 0;
+    if (cursor) Object.assign(params, { pinned: cursor.pinned ? 1 : 0, activity: cursor.lastActivityAt, conversationId: cursor.conversationId });
+    const stmt = archived === undefined ? (cursor ? this.q.listCursor : this.q.list) : cursor ? this.q.listArchivedCursor : this.q.listArchived;
+    const rows = stmt!.all(params) as { uc: string; c: string }[];
+    return rows.map((r) => ({ conversation: JSON.parse(r.c), membership: JSON.parse(r.uc) }));
+  }
+
+  async listMessages(conversationId: string, { afterSeq, beforeSeq, maxSeq, limit }: MessageRange): Promise<MessageDoc[]> {
+    if (afterSeq === undefined && beforeSeq !== undefined) {
+      return parseDocs<MessageDoc>(this.q.messagesBackward!.all(conversationId, beforeSeq, maxSeq, limit)).reverse();
+    }
+    return parseDocs(
+      this.q.messagesForward!.all(conversationId, afterSeq ?? -1, beforeSeq ?? Number.MAX_SAFE_INTEGER, maxSeq, limit),
+    );
+  }
+
+  async findMessageByClientMsgId(conversationId: string, senderId: string, clientMsgId: string): Promise<MessageDoc | null> {
+    return parseDoc(this.q.messageByClientId!.get(conversationId, senderId, clientMsgId));
+  }
+
+  async listInbox(userId: string, afterUserSeq: number, limit: number): Promise<InboxEntry[]> {
+    const rows = this.q.inbox!.all(userId, afterUserSeq, limit) as { user_seq: number; doc: string }[];
+    return rows.map((r) => ({ userId, userSeq: r.user_seq, ...JSON.parse(r.doc) }));
+  }
+
+  async getUsers(userIds: string[]): Promise<UserDoc[]> {
+    if (userIds.length === 0) return [];
+    const placeholders = userIds.map(() => '?').join(', ');
+    return parseDocs(this.db.prepare(`SELECT doc FROM rm_users WHERE user_id IN (${placeholders})`).all(...userIds));
+  }
+
+  async dump(): Promise<Record<string, unknown[]>> {
+    const out: Record<string, unknown[]> = {};
+    for (const [collection, table] of Object.entries(tables) as [Collection, string][]) {
+      const order = collectionKeys[collection].map(column).join(', ');
+      out[collection] = (this.db.prepare(`SELECT pos, doc FROM ${table} ORDER BY ${order}`).all() as DocRow[]).map(
+        (r) => ({ _pos: r.pos, ...JSON.parse(r.doc) }),
+      );
+    }
+    out.inbox = (this.db.prepare(`SELECT * FROM ${INBOX} ORDER BY user_id, user_seq`).all() as (DocRow & { user_id: string; user_seq: number })[]).map(
+      (r) => ({ userId: r.user_id, userSeq: r.user_seq, _pos: r.pos, ...JSON.parse(r.doc) }),
+    );
+    return out;
+  }
+
+  async close(): Promise<void> {}
+}
+
+function parseDoc<T>(row: unknown): T | null {
+  return row ? (JSON.parse((row as { doc: string }).doc) as T) : null;
+}
+
+function parseDocs<T>(rows: unknown[]): T[] {
+  return rows.map((r) => JSON.parse((r as { doc: string }).doc) as T);
+}

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# MongoDB-wire-compatible server for tests: FerretDB v1 on its SQLite backend.
+#
+#   test/infra/ferretdb.sh start   # build FerretDB if not cached, start, wait until ready
+#   test/infra/ferretdb.sh stop    # SIGTERM (then SIGKILL), delete the data dir
+#   test/infra/ferretdb.sh build   # only build the binary into the cache
+#
+# Env: MONGO_PORT (27018), FERRETDB_START_TIMEOUT (60 s), FERRETDB_STOP_GRACE (10 s),
+#      FERRETDB_LOG_LEVEL (warn), FERRETDB_EXTRA_FLAGS (appended to the command line).
+set -euo pipefail
+
+INFRA_TAG=ferretdb
+# shellcheck source=lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+
+FERRETDB_MODULE=github.com/FerretDB/FerretDB
+FERRETDB_VERSION=v1.24.2
+MONGO_PORT="${MONGO_PORT:-27018}"
+FERRETDB_START_TIMEOUT="${FERRETDB_START_TIMEOUT:-60}"
+FERRETDB_STOP_GRACE="${FERRETDB_STOP_GRACE:-10}"
+FERRETDB_LOG_LEVEL="${FERRETDB_LOG_LEVEL:-warn}"
+
+BIN="$INFRA_CACHE/bin/ferretdb"
+RUNDIR="$INFRA_RUN/ferretdb-$MONGO_PORT"
+LOGFILE="$INFRA_LOGS/ferretdb-$MONGO_PORT.log"
+
+binary_fresh() {
+  [[ -x "$BIN" ]] && "$BIN" --version 2>/dev/null | grep -qx "version: $FERRETDB_VERSION"
+}
+
+# Why not simply `GOBIN=... go install $FERRETDB_MODULE/cmd/ferretdb@$FERRETDB_VERSION`:
+#  1. `go install pkg@version` first looks up the module's deprecation notice via
+#     the proxy's version list for the module, and that request is refused here
+#     (403), so go install fails before building anything;
+#  2. even when it builds (e.g. via `go get` in a wrapper module), the binary
+#     panics at startup: FerretDB embeds build/version/version.txt, which its
+#     release process generates and which is not part of the module zip.
+# So: download exactly that module version with `go mod download` (the module
+# proxy, as go install would), copy its source, write version.txt, build it as
+# the main module (its own go.mod/go.sum pin every dependency).
+build_locked() {
+  binary_fresh && return 0
+  command -v go >/dev/null 2>&1 || infra_die "go not found on PATH (needed once to build FerretDB)"
+  local t0 src dir buildlog="$INFRA_LOGS/ferretdb-build.log"
+  t0=$(infra_now_ms)
+  infra_log "building FerretDB $FERRETDB_VERSION from the Go module (first run only, ~2-3 min on 2 cores) ..."
+  : >"$buildlog"
+  if ! dir=$(go mod download -json "$FERRETDB_MODULE@$FERRETDB_VERSION" 2>>"$buildlog" |
+      sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p') || [[ -z "$dir" || ! -d "$dir" ]]; then
+    infra_tail_log "$buildlog"
+    infra_die "could not download the Go module $FERRETDB_MODULE@$FERRETDB_VERSION"
+  fi
+  mkdir -p "$INFRA_CACHE/build" "$INFRA_CACHE/bin"
+  rm -rf "$INFRA_CACHE"/build/ferretdb-src.* # leftovers of an interrupted build (we hold the lock)
+  src=$(mktemp -d "$INFRA_CACHE/build/ferretdb-src.XXXXXX")
+  cp -R "$dir/." "$src/"
+  chmod -R u+w "$src"
+  echo "$FERRETDB_VERSION" >"$src/build/version/version.txt"
+  if ! (cd "$src" && GOFLAGS="${GOFLAGS:-} -buildvcs=false" go build -trimpath \
+      -o "$BIN.tmp" ./cmd/ferretdb) >>"$buildlog" 2>&1; then
+    infra_tail_log "$buildlog"
+    rm -rf "$src" "$BIN.tmp"
+    infra_die "building FerretDB failed (log: $buildlog)"
+  fi
+  mv "$BIN.tmp" "$BIN"
+  rm -rf "$src"
+  infra_log "built FerretDB $FERRETDB_VERSION in $(infra_since "$t0") -> ${BIN#"$REPO_ROOT"/}"
+}
+
+build() {
+  binary_fresh && return 0
+  infra_with_lock "$INFRA_CACHE/.ferretdb-build.lock" build_locked
+}
+
+start() {
+  local t0 pid datadir deadline extra=()
+  build
+
+  if [[ -f "$RUNDIR/pid" ]]; then
+    if infra_pid_matches "$(cat "$RUNDIR/pid")" "$RUNDIR"; then
+      infra_log "ERROR: FerretDB is already running on port $MONGO_PORT (pid $(cat "$RUNDIR/pid")); run '$0 stop' first"
+      exit 3
+    fi
+    rm -rf "$RUNDIR" # leftovers of a run that was killed
+  fi
+  infra_check_port_free "$MONGO_PORT" "MongoDB wire" MONGO_PORT || exit 3
+
+  t0=$(infra_now_ms)
+  mkdir -p "$RUNDIR"
+  infra_owner >"$RUNDIR/owner"
+  datadir=$(mktemp -d "$RUNDIR/data.XXXXXX")
+  : >"$LOGFILE"
+  if [[ -n "${FERRETDB_EXTRA_FLAGS:-}" ]]; then
+    read -r -a extra <<<"$FERRETDB_EXTRA_FLAGS"
+  fi
+
+  cd "$RUNDIR"
+  # --debug-addr=-  : no debug/metrics HTTP listener (default 127.0.0.1:8088 would collide)
+  # --state-dir     : state.json (instance uuid, telemetry state) stays in the run dir
+  # --telemetry=disable (and DO_NOT_TRACK): never phone home
+  pid=$(DO_NOT_TRACK=1 infra_spawn "$LOGFILE" "$BIN" \
+    --handler=sqlite \
+    --sqlite-url="file:$datadir/" \
+    --listen-addr="127.0.0.1:$MONGO_PORT" \
+    --state-dir="$RUNDIR" \
+    --debug-addr=- \
+    --telemetry=disable \
+    --log-level="$FERRETDB_LOG_LEVEL" \
+    ${extra[@]+"${extra[@]}"})
+  echo "$pid" >"$RUNDIR/pid"
+  infra_log "starting FerretDB $FERRETDB_VERSION (pid $pid, SQLite backend) on 127.0.0.1:$MONGO_PORT"
+
+  deadline=$(($(infra_now_ms) + FERRETDB_START_TIMEOUT * 1000))
+  until infra_port_open "$MONGO_PORT"; do
+    if ! infra_pid_matches "$pid" "$RUNDIR"; then
+      infra_tail_log "$LOGFILE"
+      rm -rf "$RUNDIR"
+      infra_die "FerretDB exited during startup (log: $LOGFILE)"
+    fi
+    if (($(infra_now_ms) > deadline)); then
+      infra_tail_log "$LOGFILE"
+      infra_log "ERROR: FerretDB not listening after ${FERRETDB_START_TIMEOUT}s (log: $LOGFILE); stopping it"
+      stop
+      exit 1
+    fi
+    sleep 0.1
+  done
+  infra_log "FerretDB ready on 127.0.0.1:$MONGO_PORT in $(infra_since "$t0")"
+}
+
+stop() {
+  local pid t0
+  if [[ ! -d "$RUNDIR" ]]; then
+    return 0
+  fi
+  if ! infra_may_stop "$RUNDIR"; then
+    infra_log "FerretDB on port $MONGO_PORT was not started by this run; leaving it alone"
+    return 0
+  fi
+  if [[ -f "$RUNDIR/pid" ]]; then
+    pid=$(cat "$RUNDIR/pid")
+    if infra_pid_matches "$pid" "$RUNDIR"; then
+      t0=$(infra_now_ms)
+      infra_kill_gracefully "$pid" "$RUNDIR" "$FERRETDB_STOP_GRACE"
+      infra_log "stopped FerretDB (pid $pid) in $(infra_since "$t0")"
+    fi
+  fi
+  rm -rf "$RUNDIR"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  build) build ;;
+  *)
+    echo "usage: $0 start|stop|build" >&2
+    exit 2
+    ;;
+esac
