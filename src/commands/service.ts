@@ -247,6 +247,7 @@ export class ChatService {
     if (!state.exists) throw notFound('conversation');
     const maxSeq = visibleUpTo(state, userId);
     if (maxSeq === null) throw notAMember();
-    return { state, maxSeq };
+    if (maxSeq === state.lastSeq) return { state, maxSeq };
+    return { state: await this.conversations.at(conversationId, maxSeq), maxSeq };
   }
 }

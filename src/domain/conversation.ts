@@ -223,3 +223,13 @@ export const isAdmin = (state: ConversationState, userId: string) => {
   const role = state.members.get(userId)?.role;
   return role === 'owner' || role === 'admin';
 };
+
+/**
+ * Who sees an event (given the state right after it): every member, and a removed member their
+ * own removal, but nothing after it.
+ */
+export function eventAudience(event: ConversationEvent, state: ConversationState): string[] {
+  const audience = [...state.members.keys()];
+  if (event.type === 'MemberRemoved') audience.push(event.data.userId);
+  return audience;
+}

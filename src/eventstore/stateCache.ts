@@ -52,6 +52,14 @@ export class StateCache<S, E extends DomainEvent> {
     return (await this.foldUpTo(id, event.revision)).state;
   }
 
+  /** A fresh, uncached state as of `revision` (what a former member saw when they left). */
+  async at(id: string, revision: number): Promise<S> {
+    const events = await this.store.readStream(this.spec.streamOf(id), { fromRevision: 0, maxCount: revision + 1 });
+    let state = this.spec.initialState(id);
+    for (const e of events) state = this.spec.evolve(state, toDomainEvent(e) as E, e.revision, e.metadata.at);
+    return state;
+  }
+
   /** Replaces the cached state after a successful append (the caller folded the new events in). */
   set(id: string, folded: Folded<S>): void {
     this.cache.set(id, folded);

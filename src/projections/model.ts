@@ -29,6 +29,8 @@ export interface ConversationDoc {
   lastActivityAt: string;
   messageCount: number;
   memberCount: number;
+  /** Both members of a direct conversation (its title is the other member's name); null for groups. */
+  directMemberIds: string[] | null;
 }
 
 /** What a former member keeps seeing of the conversation: its state when they left. */

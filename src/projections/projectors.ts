@@ -1,4 +1,4 @@
-import { messagesUpTo, type ConversationState } from '../domain/conversation.js';
+import { eventAudience, messagesUpTo, type ConversationState } from '../domain/conversation.js';
 import { definedOnly } from '../domain/user.js';
 import type { ConversationEvent, DomainEvent, UserEvent } from '../domain/events.js';
 import type { UserConversationDoc, Write } from './model.js';
@@ -48,7 +48,12 @@ export const conversations: Projector = (input) => {
         messageCount: state.messageSeqs.length,
         memberCount: state.members.size,
       },
-      setOnInsert: { createdBy: state.createdBy, homeDc: state.homeDc, createdAt: state.createdAt },
+      setOnInsert: {
+        createdBy: state.createdBy,
+        homeDc: state.homeDc,
+        createdAt: state.createdAt,
+        directMemberIds: state.kind === 'direct' ? [...state.members.keys()].sort() : null,
+      },
     },
   ];
 };
@@ -173,12 +178,7 @@ export const messages: Projector = (input) => {
 
 /** Who gets a conversation event in their inbox. */
 export function inboxRecipients(event: ConversationEvent, state: ConversationState, pullThreshold: number): string[] {
-  if (state.members.size <= pullThreshold || event.type === 'ConversationCreated') {
-    const recipients = [...state.members.keys()];
-    // The removed member receives their own removal, and nothing after it.
-    if (event.type === 'MemberRemoved') recipients.push(event.data.userId);
-    return recipients;
-  }
+  if (state.members.size <= pullThreshold || event.type === 'ConversationCreated') return eventAudience(event, state);
   // Pull mode: only events about one user reach that user's inbox; the rest is pulled by seq.
   switch (event.type) {
     case 'MemberAdded':

@@ -1,0 +1,56 @@
+import { randomUUID } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import { describeError } from './errors.js';
+import { openApiDocument } from './openapi.js';
+import { mount } from './route.js';
+import { routes, type ApiDeps } from './routes.js';
+
+export interface AppOptions {
+  bodyLimitBytes: number;
+  logger: Logger;
+  version: string;
+}
+
+/** The express application: JSON in and out, request ids, one error mapping. */
+export function createApp(deps: ApiDeps, options: AppOptions) {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(
+    pinoHttp({
+      logger: options.logger,
+      genReqId: (req, res) => {
+        const id = String(req.headers['x-request-id'] ?? '').slice(0, 128) || randomUUID();
+        res.setHeader('x-request-id', id);
+        return id;
+      },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'debug'),
+    }),
+  );
+  app.use(express.json({ limit: options.bodyLimitBytes, type: () => true }));
+
+  const all = routes(deps);
+  const document = openApiDocument(all, options.version);
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/v1/openapi.json', (_req, res) => {
+    res.json(document);
+  });
+  const router = express.Router();
+  mount(router, all, deps.tokens);
+  app.use(router);
+
+  app.use((req: Request, res: Response) => {
+    res.status(404).json({ error: { code: 'not_found', message: `no route ${req.method} ${req.path}` } });
+  });
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const described = describeError(error);
+    if (described.status >= 500) req.log.error({ err: error }, 'request failed');
+    const { status, ...body } = described;
+    res.status(status).json({ error: body });
+  });
+  return app;
+}

@@ -1,0 +1,59 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
+import { DomainError } from '../domain/errors.js';
+
+export interface Principal {
+  userId: string;
+  deviceId: string;
+}
+
+/** Signed, expiring bearer tokens (HS256 JWTs). */
+export class TokenService {
+  constructor(
+    private readonly key: Uint8Array,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  async issue(userId: string, deviceId: string = randomUUID()): Promise<string> {
+    return new SignJWT({ did: deviceId })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(userId)
+      .setIssuedAt()
+      .setJti(randomUUID())
+      .setExpirationTime(Math.floor(Date.now() / 1000) + this.ttlSeconds)
+      .sign(this.key);
+  }
+
+  async verify(token: string): Promise<Principal> {
+    try {
+      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'] });
+      if (!payload.sub || typeof payload.did !== 'string') throw new Error('incomplete token');
+      return { userId: payload.sub, deviceId: payload.did };
+    } catch (error) {
+      const expired = error instanceof joseErrors.JWTExpired;
+      throw new DomainError('unauthenticated', expired ? 'token expired' : 'invalid token');
+    }
+  }
+}
+
+/**
+ * The signing key: AUTH_SECRET when configured, else a random key generated on first start and
+ * kept in DATA_DIR, so tokens survive restarts.
+ */
+export function loadSigningKey(secret: string | undefined, dataDir: string): Uint8Array {
+  if (secret) return new TextEncoder().encode(secret);
+  const file = join(dataDir, 'auth.key');
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
+  }
+  return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+}
+
+/** The token from `Authorization: Bearer <token>`, or from `?token=` where headers cannot be set. */
+export function bearerToken(authorization: string | undefined, queryToken?: string | null): string | null {
+  const match = authorization?.match(/^Bearer\s+(\S+)$/i);
+  return match?.[1] ?? queryToken ?? null;
+}

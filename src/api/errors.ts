@@ -1,0 +1,57 @@
+import { ZodError } from 'zod';
+import { DomainError, type DomainErrorCode } from '../domain/errors.js';
+
+/** The one mapping of errors to HTTP statuses and wire error codes, for REST and WebSocket alike. */
+const statusOf: Record<DomainErrorCode, number> = {
+  validation_failed: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_a_member: 403,
+  not_found: 404,
+  conflict: 409,
+  wrong_expected_revision: 409,
+  username_taken: 409,
+  too_large: 413,
+  rate_limited: 429,
+  unknown_event_version: 500,
+  unavailable: 503,
+};
+
+export interface ErrorDescription {
+  status: number;
+  code: string;
+  message: string;
+  issues?: unknown;
+}
+
+interface HttpishError {
+  status?: number;
+  type?: string;
+}
+
+export function describeError(error: unknown): ErrorDescription {
+  if (error instanceof DomainError) {
+    return { status: statusOf[error.code], code: error.code, message: error.message, ...(error.details ? { issues: error.details } : {}) };
+  }
+  if (error instanceof ZodError) {
+    return { status: 400, code: 'validation_failed', message: summarize(error), issues: error.issues };
+  }
+  const e = error as HttpishError;
+  if (e?.type === 'entity.too.large') return { status: 413, code: 'too_large', message: 'request body is over the size limit' };
+  if (e?.type === 'entity.parse.failed') return { status: 400, code: 'invalid_json', message: 'request body is not valid JSON' };
+  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
+    return { status: 415, code: 'unsupported_encoding', message: 'unsupported body encoding' };
+  }
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
+    return { status: e.status, code: 'bad_request', message: 'the request could not be read' };
+  }
+  return { status: 500, code: 'internal', message: 'internal error' };
+}
+
+/** One readable line from zod issues, e.g. "text: Too big: expected string to have <=8000 characters". */
+function summarize(error: ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
+    .join('; ');
+}

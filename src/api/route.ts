@@ -1,0 +1,65 @@
+import type { Request, Response, Router } from 'express';
+import type { z } from 'zod';
+import { DomainError } from '../domain/errors.js';
+import type { CommandContext } from '../commands/commandHandler.js';
+import { bearerToken, type Principal, type TokenService } from './auth.js';
+
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+export interface RouteInput<P, Q, B> {
+  principal: Principal;
+  params: P;
+  query: Q;
+  body: B;
+  ctx: CommandContext;
+}
+
+export interface RouteResult {
+  status?: number;
+  body?: unknown;
+}
+
+export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
+  method: Method;
+  /** Express path syntax, e.g. /v1/conversations/:id */
+  path: string;
+  summary: string;
+  /** Defaults to true: a bearer token is required. */
+  auth?: boolean;
+  params?: z.ZodType<P>;
+  query?: z.ZodType<Q>;
+  body?: z.ZodType<B>;
+  /** Status of a successful answer, for the OpenAPI document. */
+  status: number;
+  handler(input: RouteInput<P, Q, B>): Promise<RouteResult>;
+}
+
+/** Declares a route; the same declaration validates requests and feeds the OpenAPI document. */
+export const route = <P, Q, B>(spec: RouteSpec<P, Q, B>) => spec as unknown as RouteSpec;
+
+const ANONYMOUS: Principal = { userId: '', deviceId: '' };
+
+export function mount(router: Router, routes: RouteSpec[], tokens: TokenService): void {
+  for (const spec of routes) {
+    router[spec.method](spec.path, async (req: Request, res: Response) => {
+      const principal = spec.auth === false ? ANONYMOUS : await authenticate(req, tokens);
+      const input: RouteInput<unknown, unknown, unknown> = {
+        principal,
+        params: spec.params ? spec.params.parse(req.params) : req.params,
+        query: spec.query ? spec.query.parse(req.query) : {},
+        body: spec.body ? spec.body.parse(req.body ?? {}) : undefined,
+        ctx: { correlationId: String(req.id) },
+      };
+      const result = await spec.handler(input);
+      res.status(result.status ?? spec.status);
+      if (result.body === undefined) res.end();
+      else res.json(result.body);
+    });
+  }
+}
+
+async function authenticate(req: Request, tokens: TokenService): Promise<Principal> {
+  const token = bearerToken(req.headers.authorization);
+  if (!token) throw new DomainError('unauthenticated', 'missing bearer token');
+  return tokens.verify(token);
+}

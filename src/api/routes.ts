@@ -1,0 +1,341 @@
+import type { ChatService } from '../commands/service.js';
+import { DomainError, notFound } from '../domain/errors.js';
+import { conversationStream, usernameStream } from '../domain/streams.js';
+import type { EventStore } from '../eventstore/port.js';
+import type { ReadStore } from '../projections/readStore.js';
+import type { TokenService } from './auth.js';
+import { route, type RouteSpec } from './route.js';
+import * as s from './schemas.js';
+import {
+  conversationDetail,
+  conversationListItem,
+  decodeCursor,
+  encodeCursor,
+  messageItem,
+  syncItem,
+  timelineItem,
+} from './views.js';
+
+export interface ApiDeps {
+  service: ChatService;
+  store: EventStore;
+  readStore: ReadStore;
+  tokens: TokenService;
+  /** Resolves once the read models include `position`, so a client reads its own writes. */
+  waitForProjections(position: number): Promise<unknown>;
+}
+
+export function routes({ service, store, readStore, tokens, waitForProjections }: ApiDeps): RouteSpec[] {
+  const settle = async (position: number) => {
+    if (position > 0) await waitForProjections(position);
+  };
+  const detail = async (userId: string, conversationId: string) => {
+    const { state, maxSeq } = await service.visibleConversation(userId, conversationId);
+    return conversationDetail(state, maxSeq);
+  };
+
+  return [
+    route({
+      method: 'post',
+      path: '/v1/users',
+      summary: 'Register a user',
+      auth: false,
+      body: s.registerBody,
+      status: 201,
+      async handler({ body, ctx }) {
+        const { position, ...user } = await service.register(body, ctx);
+        await settle(position);
+        return { body: user };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/users',
+      summary: 'Find a user by username',
+      query: s.userLookupQuery,
+      status: 200,
+      async handler({ query }) {
+        const reservations = await store.readStream(usernameStream(query.username));
+        const userId = (reservations[reservations.length - 1]?.data as { userId: string } | undefined)?.userId;
+        const user = userId ? await service.requireUser(userId).catch(() => null) : null;
+        if (!user) throw notFound('user');
+        return { body: { userId: user.userId, username: user.username, displayName: user.displayName } };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/users/:id',
+      summary: 'A user profile',
+      params: s.userParams,
+      status: 200,
+      async handler({ params }) {
+        const user = await service.requireUser(params.id);
+        return { body: { userId: user.userId, username: user.username, displayName: user.displayName, avatar: user.avatar } };
+      },
+    }),
+    route({
+      method: 'patch',
+      path: '/v1/me',
+      summary: 'Update my profile',
+      body: s.profileBody,
+      status: 200,
+      async handler({ principal, body, ctx }) {
+        await service.userCommands.execute(principal.userId, { type: 'updateProfile', ...body }, ctx);
+        const user = await service.requireUser(principal.userId);
+        return { body: { userId: user.userId, username: user.username, displayName: user.displayName, avatar: user.avatar } };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/v1/sessions',
+      summary: 'Log in: exchange username and password for a bearer token',
+      auth: false,
+      body: s.sessionBody,
+      status: 201,
+      async handler({ body }) {
+        const user = await service.authenticate(body.username, body.password);
+        if (!user) throw new DomainError('unauthenticated', 'wrong username or password');
+        return { body: { token: await tokens.issue(user.userId, body.deviceId), userId: user.userId } };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/v1/conversations',
+      summary: 'Create a direct or group conversation (a direct one is unique per pair)',
+      body: s.createConversationBody,
+      status: 201,
+      async handler({ principal, body, ctx }) {
+        const { conversationId, created, position } = await service.createConversation(principal.userId, body, ctx);
+        await settle(position);
+        return { status: created ? 201 : 200, body: await detail(principal.userId, conversationId) };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/conversations',
+      summary: 'My conversations: pinned first, then by last activity',
+      query: s.listConversationsQuery,
+      status: 200,
+      async handler({ principal, query }) {
+        const rows = await readStore.listConversations(principal.userId, {
+          limit: query.limit,
+          cursor: query.cursor ? decodeCursor(query.cursor) : undefined,
+          archived: query.archived,
+        });
+        const peers = rows.flatMap((r) => r.conversation.directMemberIds?.filter((id) => id !== principal.userId) ?? []);
+        const names = new Map((await readStore.getUsers([...new Set(peers)])).map((u) => [u.userId, u.displayName]));
+        const items = rows.map((r) => {
+          const peer = r.conversation.directMemberIds?.find((id) => id !== principal.userId);
+          return conversationListItem(r, peer ? (names.get(peer) ?? null) : null);
+        });
+        const last = items[items.length - 1];
+        const nextCursor =
+          last && items.length === query.limit
+            ? encodeCursor({ pinned: last.pinned, lastActivityAt: last.lastActivityAt, conversationId: last.conversationId })
+            : null;
+        return { body: { items, nextCursor } };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/conversations/:id',
+      summary: 'A conversation with its members',
+      params: s.conversationParams,
+      status: 200,
+      async handler({ principal, params }) {
+        return { body: await detail(principal.userId, params.id) };
+      },
+    }),
+    route({
+      method: 'patch',
+      path: '/v1/conversations/:id',
+      summary: 'Change title, avatar or announcement (owner and admins)',
+      params: s.conversationParams,
+      body: s.updateConversationBody,
+      status: 200,
+      async handler({ principal, params, body, ctx }) {
+        const outcome = await service.updateConversation(principal.userId, params.id, body, ctx);
+        await settle(outcome.position);
+        return { body: await detail(principal.userId, params.id) };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/v1/conversations/:id/members',
+      summary: 'Add a member (owner and admins)',
+      params: s.conversationParams,
+      body: s.addMemberBody,
+      status: 201,
+      async handler({ principal, params, body, ctx }) {
+        const outcome = await service.addMember(principal.userId, params.id, body.userId, ctx);
+        await settle(outcome.position);
+        return { status: outcome.events.length ? 201 : 200, body: await detail(principal.userId, params.id) };
+      },
+    }),
+    route({
+      method: 'delete',
+      path: '/v1/conversations/:id/members/:userId',
+      summary: 'Remove a member (owner and admins), or leave (yourself)',
+      params: s.memberParams,
+      status: 200,
+      async handler({ principal, params, ctx }) {
+        const outcome = await service.removeMember(principal.userId, params.id, params.userId, ctx);
+        await settle(outcome.position);
+        return { body: { conversationId: params.id, userId: params.userId, leftSeq: outcome.events[0]!.seq } };
+      },
+    }),
+    route({
+      method: 'put',
+      path: '/v1/conversations/:id/members/:userId/role',
+      summary: "Change a member's role (owner); making someone owner hands ownership over",
+      params: s.memberParams,
+      body: s.roleBody,
+      status: 200,
+      async handler({ principal, params, body, ctx }) {
+        const outcome = await service.changeRole(principal.userId, params.id, params.userId, body.role, ctx);
+        await settle(outcome.position);
+        return { body: await detail(principal.userId, params.id) };
+      },
+    }),
+    route({
+      method: 'put',
+      path: '/v1/conversations/:id/settings',
+      summary: 'My settings for a conversation: muted, pinned, archived',
+      params: s.conversationParams,
+      body: s.settingsBody,
+      status: 200,
+      async handler({ principal, params, body, ctx }) {
+        const outcome = await service.changeSettings(principal.userId, params.id, body, ctx);
+        await settle(outcome.position);
+        const settings = (await service.users.load(principal.userId)).state.settings.get(params.id);
+        return { body: { conversationId: params.id, muted: false, pinned: false, archived: false, ...settings } };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/v1/conversations/:id/messages',
+      summary: 'Send a text message (idempotent by clientMsgId: a retry answers 200 with the original)',
+      params: s.conversationParams,
+      body: s.sendBody,
+      status: 201,
+      async handler({ principal, params, body, ctx }) {
+        const sent = await service.send(principal.userId, params.id, body.clientMsgId, body.text, ctx);
+        await settle(sent.position);
+        return { status: sent.created ? 201 : 200, body: { messageId: sent.messageId, seq: sent.seq } };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/conversations/:id/messages',
+      summary: 'Message history by seq, ascending (only beforeSeq: the newest page before it)',
+      params: s.conversationParams,
+      query: s.messagesQuery,
+      status: 200,
+      async handler({ principal, params, query }) {
+        const { maxSeq } = await service.visibleConversation(principal.userId, params.id);
+        const items = await readStore.listMessages(params.id, { ...query, maxSeq });
+        return { body: { items: items.map(messageItem) } };
+      },
+    }),
+    route({
+      method: 'patch',
+      path: '/v1/conversations/:id/messages/:seq',
+      summary: 'Edit my message (within 24 hours)',
+      params: s.messageParams,
+      body: s.editBody,
+      status: 200,
+      async handler({ principal, params, body, ctx }) {
+        const outcome = await service.editMessage(principal.userId, params.id, params.seq, body.text, ctx);
+        await settle(outcome.position);
+        return { body: { seq: params.seq, eventSeq: outcome.events[0]!.seq } };
+      },
+    }),
+    route({
+      method: 'delete',
+      path: '/v1/conversations/:id/messages/:seq',
+      summary: 'Recall a message (its sender, or an owner or admin; within 24 hours)',
+      params: s.messageParams,
+      status: 200,
+      async handler({ principal, params, ctx }) {
+        const outcome = await service.recallMessage(principal.userId, params.id, params.seq, ctx);
+        await settle(outcome.position);
+        return { body: { seq: params.seq, eventSeq: outcome.events[0]!.seq } };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/conversations/:id/events',
+      summary: 'The timeline: every event of the conversation by seq, gap-free',
+      params: s.conversationParams,
+      query: s.eventsQuery,
+      status: 200,
+      async handler({ principal, params, query }) {
+        const { maxSeq } = await service.visibleConversation(principal.userId, params.id);
+        const fromRevision = (query.afterSeq ?? -1) + 1;
+        const count = Math.min(query.limit, maxSeq - fromRevision + 1);
+        const events = count > 0 ? await store.readStream(conversationStream(params.id), { fromRevision, maxCount: count }) : [];
+        return { body: { items: events.map(timelineItem) } };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/v1/conversations/:id/read',
+      summary: 'Move my read marker forward (implies delivered)',
+      params: s.conversationParams,
+      body: s.markerBody,
+      status: 200,
+      async handler({ principal, params, body, ctx }) {
+        const { position, ...marker } = await service.markRead(principal.userId, params.id, body.upToSeq, ctx);
+        await settle(position);
+        return { body: marker };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/v1/conversations/:id/delivered',
+      summary: 'Move my delivered marker forward',
+      params: s.conversationParams,
+      body: s.markerBody,
+      status: 200,
+      async handler({ principal, params, body, ctx }) {
+        const { position, ...marker } = await service.markDelivered(principal.userId, params.id, body.upToSeq, ctx);
+        await settle(position);
+        return { body: marker };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/sync',
+      summary: 'Everything in my inbox after a userSeq (multi-device sync)',
+      query: s.syncQuery,
+      status: 200,
+      async handler({ principal, query }) {
+        const entries = await readStore.listInbox(principal.userId, query.afterUserSeq, query.limit);
+        const nextUserSeq = entries.length ? entries[entries.length - 1]!.userSeq : query.afterUserSeq;
+        return { body: { items: entries.map(syncItem), nextUserSeq, hasMore: entries.length === query.limit } };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/v1/devices',
+      summary: 'Register a push token for my devices',
+      body: s.deviceBody,
+      status: 201,
+      async handler({ principal, body, ctx }) {
+        await service.registerDevice(principal.userId, body.token, body.platform, ctx);
+        return { body: { token: body.token, platform: body.platform } };
+      },
+    }),
+    route({
+      method: 'delete',
+      path: '/v1/devices/:token',
+      summary: 'Remove a push token',
+      params: s.deviceParams,
+      status: 204,
+      async handler({ principal, params, ctx }) {
+        await service.removeDevice(principal.userId, params.token, ctx);
+        return {};
+      },
+    }),
+  ];
+}

@@ -1,0 +1,83 @@
+import type { ConversationState } from '../domain/conversation.js';
+import type { RecordedEvent } from '../eventstore/port.js';
+import type { ConversationListItem, InboxEntry, ListCursor, MessageDoc } from '../projections/model.js';
+import { invalid } from '../domain/errors.js';
+
+/** Shapes of API answers, built from read models and states. */
+
+export function conversationListItem({ conversation: c, membership: m }: ConversationListItem, directTitle: string | null) {
+  const view = m.frozen ?? c;
+  return {
+    conversationId: c.conversationId,
+    kind: c.kind,
+    title: c.kind === 'direct' ? directTitle : c.title,
+    avatar: c.avatar,
+    lastSeq: view.lastSeq,
+    lastMessage: view.lastMessage,
+    lastActivityAt: view.lastActivityAt,
+    unreadCount: Math.max(0, view.messageCount - m.readMessageCount),
+    readSeq: m.readSeq,
+    deliveredSeq: m.deliveredSeq,
+    role: m.role,
+    muted: m.muted,
+    pinned: m.pinned,
+    archived: m.archived,
+    joinedSeq: m.joinedSeq,
+    leftSeq: m.leftSeq,
+  };
+}
+
+/** A conversation as seen by one user; a former member sees it as it was when they left. */
+export function conversationDetail(state: ConversationState, maxSeq: number) {
+  return {
+    conversationId: state.conversationId,
+    kind: state.kind,
+    title: state.title,
+    avatar: state.avatar,
+    announcement: state.announcement,
+    createdBy: state.createdBy,
+    createdAt: state.createdAt,
+    members: [...state.members].map(([userId, m]) => ({ userId, role: m.role, joinedSeq: m.joinedSeq })),
+    lastSeq: maxSeq,
+  };
+}
+
+export function messageItem(m: MessageDoc) {
+  return {
+    seq: m.seq,
+    messageId: m.messageId,
+    senderId: m.senderId,
+    clientMsgId: m.clientMsgId,
+    kind: m.kind,
+    text: m.text,
+    media: m.media,
+    sentAt: m.sentAt,
+    editedAt: m.editedAt,
+    recalled: m.recalled,
+  };
+}
+
+export const timelineItem = (e: RecordedEvent) => ({ seq: e.revision, type: e.type, data: e.data, at: e.metadata.at });
+
+export const syncItem = (e: InboxEntry) => ({
+  userSeq: e.userSeq,
+  conversationId: e.conversationId,
+  seq: e.seq,
+  type: e.type,
+  data: e.data,
+  at: e.at,
+});
+
+export const encodeCursor = (c: ListCursor) => Buffer.from(JSON.stringify(c)).toString('base64url');
+
+export function decodeCursor(cursor: string): ListCursor {
+  try {
+    const c = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (typeof c.pinned === 'boolean' && typeof c.lastActivityAt === 'string' && typeof c.conversationId === 'string') {
+      return { pinned: c.pinned, lastActivityAt: c.lastActivityAt, conversationId: c.conversationId };
+    }
+  } catch {
+    // falls through to the error below
+  }
+  throw invalid('cursor is not one this server issued');
+}

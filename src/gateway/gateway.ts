@@ -1,0 +1,240 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { bearerToken, type Principal, type TokenService } from '../api/auth.js';
+import { describeError } from '../api/errors.js';
+import type { ChatService } from '../commands/service.js';
+import { eventAudience, type ConversationState } from '../domain/conversation.js';
+import { conflict } from '../domain/errors.js';
+import type { ConversationEvent } from '../domain/events.js';
+import { conversationStream, parseStreamId } from '../domain/streams.js';
+import type { EventStore, RecordedEvent, Subscription } from '../eventstore/port.js';
+import { toDomainEvent, type StateCache } from '../eventstore/stateCache.js';
+import type { ReadStore } from '../projections/readStore.js';
+import { clientFrame, eventFrame, type ClientFrame } from './frames.js';
+import { Session } from './session.js';
+
+export interface GatewayDeps {
+  store: EventStore;
+  service: ChatService;
+  readStore: ReadStore;
+  tokens: TokenService;
+  /** The gateway's own folded states: it follows the feed, independently of the command side. */
+  conversations: StateCache<ConversationState, ConversationEvent>;
+  waitForProjections(position: number): Promise<boolean>;
+  logger: Logger;
+  maxPayloadBytes: number;
+  heartbeatIntervalMs: number;
+}
+
+export const WS_PATH = '/v1/ws';
+/** A sync replays at most this many events; `complete: false` tells the client to sync again. */
+const MAX_REPLAY = 10_000;
+const REPLAY_PAGE = 500;
+
+/**
+ * The WebSocket gateway: authenticates sockets, fans every conversation event out to the online
+ * devices of its audience, answers client frames and replays what a reconnecting client missed.
+ */
+export class Gateway {
+  private readonly sessions = new Map<string, Set<Session>>();
+  private readonly wss: WebSocketServer;
+  private feedPosition = 0;
+  private subscription: Subscription | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
+
+  constructor(private readonly deps: GatewayDeps) {
+    // Compression off: it costs CPU per socket per frame, and chat frames are small.
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxPayloadBytes, perMessageDeflate: false });
+  }
+
+  get connectionCount(): number {
+    let n = 0;
+    for (const set of this.sessions.values()) n += set.size;
+    return n;
+  }
+
+  async start(server: Server): Promise<void> {
+    this.feedPosition = await this.deps.store.headPosition();
+    this.subscription = this.deps.store.subscribeAll(
+      { after: this.feedPosition, onError: (err) => this.deps.logger.error({ err }, 'gateway feed failed; retrying') },
+      (batch) => this.dispatch(batch),
+    );
+    server.on('upgrade', (req, socket, head) => void this.upgrade(req, socket, head));
+    this.heartbeat = setInterval(() => this.beat(), this.deps.heartbeatIntervalMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    for (const set of this.sessions.values()) for (const s of set) s.socket.close(1001, 'server going away');
+    await this.subscription?.close();
+    await new Promise((resolve) => this.wss.close(resolve));
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== WS_PATH) return refuse(socket, 404, 'Not Found');
+    const token = bearerToken(req.headers.authorization, url.searchParams.get('token'));
+    let principal: Principal;
+    try {
+      if (!token) throw new Error('missing token');
+      principal = await this.deps.tokens.verify(token);
+    } catch {
+      return refuse(socket, 401, 'Unauthorized');
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.connect(ws, principal));
+  }
+
+  private connect(ws: WebSocket, principal: Principal): void {
+    const session = new Session(ws, principal);
+    let set = this.sessions.get(principal.userId);
+    if (!set) this.sessions.set(principal.userId, (set = new Set()));
+    set.add(session);
+    ws.on('pong', () => (session.alive = true));
+    ws.on('message', (data, isBinary) => void this.onMessage(session, data, isBinary));
+    ws.on('error', (err) => this.deps.logger.debug({ err, userId: principal.userId }, 'socket error'));
+    ws.on('close', () => {
+      set.delete(session);
+      if (set.size === 0) this.sessions.delete(principal.userId);
+    });
+  }
+
+  /** Dead sockets (no pong since the last beat) are dropped. */
+  private beat(): void {
+    for (const set of this.sessions.values()) {
+      for (const s of set) {
+        if (!s.alive) {
+          s.socket.terminate();
+          continue;
+        }
+        s.alive = false;
+        s.socket.ping();
+      }
+    }
+  }
+
+  private async dispatch(batch: RecordedEvent[]): Promise<void> {
+    for (const recorded of batch) {
+      const stream = parseStreamId(recorded.streamId);
+      if (stream?.kind === 'conversation') {
+        const state = await this.deps.conversations.after(stream.id, recorded);
+        const event = toDomainEvent(recorded) as ConversationEvent;
+        const audience = eventAudience(event, state).filter((u) => this.sessions.has(u));
+        if (audience.length > 0) {
+          const frame = eventFrame(stream.id, recorded.revision, { type: recorded.type, data: recorded.data, at: recorded.metadata.at });
+          for (const userId of audience) {
+            for (const s of this.sessions.get(userId) ?? []) s.deliver(stream.id, recorded.revision, frame);
+          }
+        }
+      }
+      this.feedPosition = recorded.position;
+    }
+  }
+
+  private async onMessage(session: Session, data: RawData, isBinary: boolean): Promise<void> {
+    session.alive = true;
+    let ref: string | undefined;
+    try {
+      let raw: unknown;
+      try {
+        if (isBinary) throw new Error('binary');
+        raw = JSON.parse(data.toString());
+      } catch {
+        session.sendJson({ type: 'error', code: 'invalid_json', message: 'frames are JSON text' });
+        return;
+      }
+      ref = typeof (raw as { ref?: unknown })?.ref === 'string' ? (raw as { ref: string }).ref : undefined;
+      const frame = clientFrame.parse(raw);
+      await this.handle(session, frame);
+    } catch (error) {
+      const { code, message, issues } = describeError(error);
+      if (code === 'internal') this.deps.logger.error({ err: error }, 'frame failed');
+      session.sendJson({ type: 'error', ...(ref ? { ref } : {}), code, message, ...(issues ? { issues } : {}) });
+    }
+  }
+
+  private async handle(session: Session, frame: ClientFrame): Promise<void> {
+    const { service } = this.deps;
+    const ctx = { correlationId: frame.ref ?? `ws-${session.principal.deviceId}` };
+    const userId = session.userId;
+    switch (frame.type) {
+      case 'send': {
+        // Acknowledged only now: service.send resolves after the append is durable.
+        const sent = await service.send(userId, frame.conversationId, frame.clientMsgId, frame.text, ctx);
+        session.sendJson({ type: 'ack', ref: frame.ref, conversationId: frame.conversationId, messageId: sent.messageId, seq: sent.seq });
+        return;
+      }
+      case 'read': {
+        const { readSeq, unreadCount } = await service.markRead(userId, frame.conversationId, frame.upToSeq, ctx);
+        session.sendJson({ type: 'ack', ref: frame.ref, conversationId: frame.conversationId, readSeq, unreadCount });
+        return;
+      }
+      case 'delivered': {
+        const { deliveredSeq } = await service.markDelivered(userId, frame.conversationId, frame.upToSeq, ctx);
+        session.sendJson({ type: 'ack', ref: frame.ref, conversationId: frame.conversationId, deliveredSeq });
+        return;
+      }
+      case 'ping':
+        session.sendJson({ type: 'pong', ref: frame.ref });
+        return;
+      case 'sync':
+        return this.sync(session, frame);
+    }
+  }
+
+  /**
+   * Replays what the client missed, then releases the live events held meanwhile. Everything up
+   * to the feed position at the start comes from the read models (once they include it); the
+   * rest arrives live. The `synced` frame says whether the replay was complete.
+   */
+  private async sync(session: Session, frame: Extract<ClientFrame, { type: 'sync' }>): Promise<void> {
+    if (session.syncing) throw conflict('a sync is already running on this socket');
+    session.beginReplay();
+    try {
+      const projected = await this.deps.waitForProjections(this.feedPosition);
+      let replayed = 0;
+      let complete = projected;
+      let nextUserSeq = frame.afterUserSeq ?? 0;
+      if (frame.afterUserSeq !== undefined) {
+        for (;;) {
+          const entries = await this.deps.readStore.listInbox(session.userId, nextUserSeq, REPLAY_PAGE);
+          for (const e of entries) {
+            session.replay(e.conversationId, e.seq, eventFrame(e.conversationId, e.seq, { type: e.type, data: e.data, at: e.at }, e.userSeq));
+            nextUserSeq = e.userSeq;
+          }
+          replayed += entries.length;
+          if (entries.length < REPLAY_PAGE) break;
+          if (replayed >= MAX_REPLAY) {
+            complete = false;
+            break;
+          }
+        }
+      }
+      for (const [conversationId, lastSeq] of Object.entries(frame.conversations ?? {})) {
+        const { maxSeq } = await this.deps.service.visibleConversation(session.userId, conversationId);
+        const wanted = maxSeq - lastSeq;
+        const budget = Math.max(0, MAX_REPLAY - replayed);
+        if (wanted <= 0) continue;
+        if (wanted > budget) complete = false;
+        const events = await this.deps.store.readStream(conversationStream(conversationId), {
+          fromRevision: lastSeq + 1,
+          maxCount: Math.min(wanted, budget),
+        });
+        for (const e of events) {
+          session.replay(conversationId, e.revision, eventFrame(conversationId, e.revision, { type: e.type, data: e.data, at: e.metadata.at }));
+        }
+        replayed += events.length;
+      }
+      session.sendJson({ type: 'synced', ref: frame.ref, nextUserSeq, replayed, complete });
+    } finally {
+      session.endReplay();
+    }
+  }
+}
+
+function refuse(socket: Duplex, status: number, reason: string): void {
+  socket.write(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  socket.destroy();
+}
