@@ -277,32 +277,24 @@ export function routes({ service, store, readStore, tokens, waitForProjections }
         return { body: { items: events.map(timelineItem) } };
       },
     }),
-    route({
-      method: 'post',
-      path: '/v1/conversations/:id/read',
-      summary: 'Move my read marker forward (implies delivered)',
-      params: s.conversationParams,
-      body: s.markerBody,
-      status: 200,
-      async handler({ principal, params, body, ctx }) {
-        const { position, ...marker } = await service.markRead(principal.userId, params.id, body.upToSeq, ctx);
-        await settle(position);
-        return { body: marker };
-      },
-    }),
-    route({
-      method: 'post',
-      path: '/v1/conversations/:id/delivered',
-      summary: 'Move my delivered marker forward',
-      params: s.conversationParams,
-      body: s.markerBody,
-      status: 200,
-      async handler({ principal, params, body, ctx }) {
-        const { position, ...marker } = await service.markDelivered(principal.userId, params.id, body.upToSeq, ctx);
-        await settle(position);
-        return { body: marker };
-      },
-    }),
+    ...(['read', 'delivered'] as const).map((marker) =>
+      route({
+        method: 'post',
+        path: `/v1/conversations/:id/${marker}`,
+        summary: marker === 'read' ? 'Move my read marker forward (implies delivered)' : 'Move my delivered marker forward',
+        params: s.conversationParams,
+        body: s.markerBody,
+        status: 200,
+        async handler({ principal, params, body, ctx }) {
+          const { position, ...result } =
+            marker === 'read'
+              ? await service.markRead(principal.userId, params.id, body.upToSeq, ctx)
+              : await service.markDelivered(principal.userId, params.id, body.upToSeq, ctx);
+          await settle(position);
+          return { body: result };
+        },
+      }),
+    ),
     route({
       method: 'get',
       path: '/v1/sync',

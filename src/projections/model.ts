@@ -1,3 +1,5 @@
+import type { LastMessage } from '../domain/conversation.js';
+
 /**
  * Read-model documents and the writes projectors produce. Projectors emit store-neutral writes;
  * each read store (SQLite, MongoDB) applies them. Every write is keyed by document and guarded
@@ -5,15 +7,8 @@
  * event after a newer one, changes nothing.
  */
 
-export interface MessagePreview {
-  seq: number;
-  messageId: string;
-  senderId: string;
-  kind: 'text' | 'media';
-  text: string | null;
-  sentAt: string;
-  recalled: boolean;
-}
+/** The conversation list's preview of the latest message. */
+export type MessagePreview = LastMessage;
 
 export interface ConversationDoc {
   conversationId: string;
