@@ -1,0 +1,23 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DomainError } from './errors.js';
+import { CURRENT_SCHEMA_VERSION, parseEvent } from './events.js';
+
+describe('event schemas', () => {
+  it('parses a known event at the current version', () => {
+    const event = parseEvent('MessageRead', CURRENT_SCHEMA_VERSION, { userId: 'u1', upToSeq: 4 });
+    assert.deepEqual(event, { type: 'MessageRead', data: { userId: 'u1', upToSeq: 4 } });
+  });
+
+  it('refuses an event of a future schema version loudly', () => {
+    assert.throws(
+      () => parseEvent('MessageRead', CURRENT_SCHEMA_VERSION + 1, { userId: 'u1', upToSeq: 4 }),
+      (e: unknown) => e instanceof DomainError && e.code === 'unknown_event_version' && /newer than this build/.test(e.message),
+    );
+  });
+
+  it('refuses unknown event types and malformed data', () => {
+    assert.throws(() => parseEvent('MessageTeleported', 1, {}), (e: unknown) => e instanceof DomainError && e.code === 'unknown_event_version');
+    assert.throws(() => parseEvent('MessageRead', 1, { userId: 'u1', upToSeq: -1 }));
+  });
+});
