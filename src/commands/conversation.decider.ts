@@ -5,6 +5,7 @@ import {
   initialConversationState,
   evolveConversation,
   isAdmin,
+  messagesUpTo,
   type ConversationState,
 } from '../domain/conversation.js';
 import { DomainError, conflict, forbidden, invalid, notAMember, notFound } from '../domain/errors.js';
@@ -105,11 +106,14 @@ function removeMember(state: ConversationState, c: Extract<ConversationCommand, 
 
 function changeRole(state: ConversationState, c: Extract<ConversationCommand, { type: 'changeRole' }>): Events {
   requireGroupAdmin(state, c.actorId);
-  if (state.members.get(c.actorId)!.role !== 'owner') throw forbidden('only the owner changes roles');
   const target = state.members.get(c.userId);
   if (!target) throw notFound('member');
+  const actorIsOwner = state.members.get(c.actorId)!.role === 'owner';
+  if (!actorIsOwner && (target.role === 'owner' || c.role === 'owner')) {
+    throw forbidden('only the owner hands over ownership, and nobody else changes the owner');
+  }
   if (target.role === c.role) return [];
-  if (c.userId === c.actorId) throw conflict('the owner hands ownership to another member instead');
+  if (c.userId === c.actorId && actorIsOwner) throw conflict('the owner hands ownership to another member instead');
   const events: Events = [{ type: 'MemberRoleChanged', data: { userId: c.userId, role: c.role, changedBy: c.actorId } }];
   if (c.role === 'owner') {
     events.push({ type: 'MemberRoleChanged', data: { userId: c.actorId, role: 'admin', changedBy: c.actorId } });
@@ -146,7 +150,8 @@ function editOrRecall(
   requireMember(state, c.actorId);
   const message = state.recent.get(c.seq);
   if (!message || message.sentAtMs < c.nowMs - EDIT_WINDOW_MS) {
-    if (c.seq > state.lastSeq) throw notFound('message');
+    const isMessage = messagesUpTo(state, c.seq) - messagesUpTo(state, c.seq - 1) === 1;
+    if (!isMessage) throw notFound('message');
     throw conflict('messages can only be changed within 24 hours of sending');
   }
   if (message.recalled) throw conflict('the message was recalled');
