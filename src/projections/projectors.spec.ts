@@ -159,8 +159,9 @@ describe('projector: conversations', () => {
           lastActivityAt: at(0),
           messageCount: 0,
           memberCount: 3,
+          directMemberIds: null,
         },
-        setOnInsert: { createdBy: 'alice', homeDc: 'dc1', createdAt: at(0), directMemberIds: null },
+        setOnInsert: { createdBy: 'alice', homeDc: 'dc1', createdAt: at(0) },
       },
     ]);
   });
@@ -437,8 +438,8 @@ describe('projector: users', () => {
         kind: 'upsert',
         collection: 'users',
         key: { userId: 'bob' },
-        set: { username: 'bob', displayName: 'Bob' },
-        setOnInsert: { avatar: null, createdAt: at(0) },
+        set: { username: 'bob', displayName: 'Bob', avatar: null },
+        setOnInsert: { createdAt: at(0) },
       },
     ]);
     const everything = JSON.stringify(allWrites(steps));

@@ -20,6 +20,10 @@ export interface ProjectorOptions {
   inboxPullThreshold: number;
 }
 
+/**
+ * Projectors return writes; null values belong in `set`, never in `setOnInsert` (FerretDB v1
+ * drops null fields from $setOnInsert, and the stores must hold identical documents).
+ */
 export type Projector = (input: ProjectionInput, options: ProjectorOptions) => Write[];
 
 const conversationInput = (input: ProjectionInput) =>
@@ -47,13 +51,9 @@ export const conversations: Projector = (input) => {
         lastActivityAt: state.lastActivityAt,
         messageCount: state.messageSeqs.length,
         memberCount: state.members.size,
-      },
-      setOnInsert: {
-        createdBy: state.createdBy,
-        homeDc: state.homeDc,
-        createdAt: state.createdAt,
         directMemberIds: state.kind === 'direct' ? [...state.members.keys()].sort() : null,
       },
+      setOnInsert: { createdBy: state.createdBy, homeDc: state.homeDc, createdAt: state.createdAt },
     },
   ];
 };
@@ -221,8 +221,8 @@ export const users: Projector = (input) => {
           kind: 'upsert',
           collection: 'users',
           key,
-          set: { username: event.data.username, displayName: event.data.displayName },
-          setOnInsert: { avatar: null, createdAt: input.at },
+          set: { username: event.data.username, displayName: event.data.displayName, avatar: null },
+          setOnInsert: { createdAt: input.at },
         },
       ];
     case 'ProfileUpdated':

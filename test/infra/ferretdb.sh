@@ -53,6 +53,10 @@ build_locked() {
   mkdir -p "$INFRA_CACHE/build" "$INFRA_CACHE/bin"
   rm -rf "$INFRA_CACHE"/build/ferretdb-src.* # leftovers of an interrupted build (we hold the lock)
   src=$(mktemp -d "$INFRA_CACHE/build/ferretdb-src.XXXXXX")
+  # We run in infra_with_lock's subshell: clean up even when interrupted.
+  # shellcheck disable=SC2064 # expanded now on purpose: the locals are gone at exit
+  trap "rm -rf $(printf '%q %q' "$src" "$BIN.tmp")" EXIT
+  trap 'exit 143' TERM INT
   cp -R "$dir/." "$src/"
   chmod -R u+w "$src"
   echo "$FERRETDB_VERSION" >"$src/build/version/version.txt"
@@ -64,6 +68,7 @@ build_locked() {
   fi
   mv "$BIN.tmp" "$BIN"
   rm -rf "$src"
+  rmdir "$INFRA_CACHE/build" 2>/dev/null || true
   infra_log "built FerretDB $FERRETDB_VERSION in $(infra_since "$t0") -> ${BIN#"$REPO_ROOT"/}"
 }
 

@@ -47,6 +47,10 @@ fetch_libs_locked() {
   infra_log "fetching Apache Kafka $(kafka_version) jars with Maven into ${LIBS#"$REPO_ROOT"/} ..."
   tmp="$LIBS.tmp.$$"
   rm -rf "$LIBS".tmp.* # leftovers of an interrupted fetch (we hold the lock)
+  # We run in infra_with_lock's subshell: clean up even when interrupted.
+  # shellcheck disable=SC2064 # expanded now on purpose: the locals are gone at exit
+  trap "rm -rf $(printf '%q' "$tmp")" EXIT
+  trap 'exit 143' TERM INT
   if ! mvn -q -B -f "$POM" dependency:copy-dependencies \
       -DincludeScope=runtime -DoutputDirectory="$tmp" >"$INFRA_LOGS/kafka-maven.log" 2>&1; then
     infra_tail_log "$INFRA_LOGS/kafka-maven.log"

@@ -11,6 +11,9 @@ INFRA_CACHE="${INFRA_CACHE_DIR:-$REPO_ROOT/.cache/infra}"
 INFRA_RUN="$INFRA_CACHE/run"   # per-instance runtime dirs (config, data, pid)
 INFRA_LOGS="$INFRA_CACHE/logs" # last log of each instance, kept after stop
 mkdir -p "$INFRA_CACHE" "$INFRA_RUN" "$INFRA_LOGS"
+# Belt and braces: the cache ignores itself even if the repo's .gitignore
+# does not list .cache/ (jars + binary are ~100 MB).
+[[ -f "$INFRA_CACHE/.gitignore" ]] || echo '*' >"$INFRA_CACHE/.gitignore"
 
 # Progress lines go to stderr so they never mix with a command's stdout.
 infra_log() {
@@ -84,14 +87,13 @@ infra_tail_log() {
 infra_with_lock() {
   local lock=$1
   shift
-  if command -v flock >/dev/null 2>&1; then
-    (
+  # Always a subshell: the callee may set traps for its own cleanup.
+  (
+    if command -v flock >/dev/null 2>&1; then
       flock -x 9
-      "$@"
-    ) 9>"$lock"
-  else
+    fi
     "$@"
-  fi
+  ) 9>"$lock"
 }
 
 # Launch "$@" detached from the caller's session and terminal, with all three

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317 # cleanup/on_signal and helpers are reached through traps
 # Run a command with real Kafka + a MongoDB-wire server (FerretDB) around it.
 #
 #   test/infra/run.sh npm run test:integration
@@ -68,18 +69,51 @@ cleanup() {
   exit "$rc"
 }
 
-# Signals: pass SIGTERM to the command (a background job of a script ignores
-# SIGINT, so TERM is used for every signal), give it 15 s, then clean up.
+# True while $1 exists and is not a zombie.
+alive() {
+  local st
+  st=$(cut -d')' -f2- "/proc/$1/stat" 2>/dev/null | awk '{print $1}') || return 1
+  [[ -n "$st" && "$st" != Z ]]
+}
+
+# $1 and all its descendants (snapshot taken before anything is signalled, so
+# grandchildren are not lost when their parent exits first).
+process_tree() {
+  local table queue=("$1") out=("$1") p k
+  table=$(ps -e -o pid=,ppid= 2>/dev/null) || { echo "$1"; return; }
+  while ((${#queue[@]})); do
+    p=${queue[0]}
+    queue=("${queue[@]:1}")
+    # shellcheck disable=SC2013 # one pid per word is what we want
+    for k in $(awk -v pp="$p" '$2 == pp { print $1 }' <<<"$table"); do
+      out+=("$k")
+      queue+=("$k")
+    done
+  done
+  echo "${out[@]}"
+}
+
+# Signals: send SIGTERM to the command and everything it spawned (a background
+# job of a script ignores SIGINT, so TERM is used for every signal), give them
+# 15 s, SIGKILL what is left, then the EXIT trap stops the servers.
 on_signal() {
-  local name=$1 code=$2 i
+  local name=$1 code=$2 i p tree left
   infra_log "got SIG$name, stopping"
   if [[ -n "$child" ]]; then
-    kill -TERM "$child" 2>/dev/null || true
+    read -r -a tree <<<"$(process_tree "$child")"
+    kill -TERM "${tree[@]}" 2>/dev/null || true
     for ((i = 0; i < 150; i++)); do
-      kill -0 "$child" 2>/dev/null || break
+      left=0
+      for p in "${tree[@]}"; do
+        alive "$p" && left=1 && break
+      done
+      ((left)) || break
       sleep 0.1
     done
-    kill -KILL "$child" 2>/dev/null || true
+    if ((left)); then
+      infra_log "command still running after 15s, sending SIGKILL"
+      kill -KILL "${tree[@]}" 2>/dev/null || true
+    fi
   fi
   exit "$code"
 }
@@ -113,7 +147,9 @@ infra_log "infrastructure ready in $(infra_since "$t_all")"
 
 export KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
 export MONGO_URL="mongodb://127.0.0.1:$MONGO_PORT/"
-export -n INFRA_OWNER
+# Not for the command: a nested kafka.sh/ferretdb.sh (e.g. a second broker
+# on KAFKA_PORT=...) must derive its own controller port and own its instances.
+export -n INFRA_OWNER KAFKA_CONTROLLER_PORT
 
 # Run the command as a background job so that signals reach our trap at once;
 # <&0 keeps its stdin (background jobs would otherwise get /dev/null).

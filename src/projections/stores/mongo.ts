@@ -1,0 +1,277 @@
+import { MongoBulkWriteError, MongoClient, type AnyBulkWriteOperation, type Collection as MongoCollection, type Db, type Document } from 'mongodb';
+import {
+  collectionKeys,
+  type Collection,
+  type ConversationDoc,
+  type ConversationListItem,
+  type InboxEntry,
+  type MessageDoc,
+  type UserConversationDoc,
+  type UserDoc,
+  type Write,
+  type WriteBatch,
+} from '../model.js';
+import type { ListOptions, MessageRange, ReadStore } from '../readStore.js';
+
+const names: Record<Collection, string> = {
+  conversations: 'conversations',
+  userConversations: 'user_conversations',
+  messages: 'messages',
+  users: 'users',
+};
+const INBOX = 'inbox';
+const INBOX_COUNTERS = 'inbox_counters';
+const CHECKPOINTS = 'checkpoints';
+
+const collectionsOfProjection: Record<string, string[]> = {
+  conversations: [names.conversations],
+  userConversations: [names.userConversations],
+  messages: [names.messages],
+  users: [names.users],
+  inbox: [INBOX, INBOX_COUNTERS],
+};
+
+const DUPLICATE_KEY = 11000;
+
+type Stored = Document & { _id: string; _pos: number };
+
+/** Documents are keyed by their key fields, JSON-encoded, so composite keys cannot collide. */
+const docId = (collection: Collection, key: object) =>
+  JSON.stringify(collectionKeys[collection].map((k) => (key as Record<string, unknown>)[k]));
+
+/**
+ * Read models in MongoDB, without multi-document transactions. Writes are bulk upserts guarded by
+ * the position of their event (`_pos`); the checkpoints are written after the documents. A crash
+ * in between re-applies the batch, and the guards make that harmless.
+ */
+export class MongoReadStore implements ReadStore {
+  private constructor(
+    private readonly client: MongoClient,
+    private readonly db: Db,
+  ) {}
+
+  static async connect(url: string, dbName?: string): Promise<MongoReadStore> {
+    const client = new MongoClient(url, { serverSelectionTimeoutMS: 10_000, retryWrites: true });
+    await client.connect();
+    const store = new MongoReadStore(client, client.db(dbName));
+    await store.createIndexes();
+    return store;
+  }
+
+  private coll(name: string): MongoCollection<Stored> {
+    return this.db.collection<Stored>(name);
+  }
+
+  private async createIndexes(): Promise<void> {
+    // Unique keys where a document is identified by user + conversation, conversation + seq, user + userSeq.
+    await this.coll(names.userConversations).createIndex({ userId: 1, conversationId: 1 }, { unique: true });
+    await this.coll(names.userConversations).createIndex({ conversationId: 1, userId: 1 });
+    await this.coll(names.messages).createIndex({ conversationId: 1, seq: 1 }, { unique: true });
+    await this.coll(names.messages).createIndex({ conversationId: 1, senderId: 1, clientMsgId: 1 });
+    await this.coll(INBOX).createIndex({ userId: 1, userSeq: 1 }, { unique: true });
+    await this.coll(INBOX).createIndex({ userId: 1, _pos: 1 }, { unique: true });
+  }
+
+  async apply(batch: WriteBatch): Promise<void> {
+    await this.applyUpserts(batch.writes.filter((w) => w.write.kind === 'upsert'));
+    await this.applyInbox(batch.writes.filter((w) => w.write.kind === 'inbox'));
+    const checkpoints = Object.entries(batch.checkpoints);
+    if (checkpoints.length === 0) return;
+    await this.coll(CHECKPOINTS).bulkWrite(
+      checkpoints.map(([name, position]) => ({
+        updateOne: { filter: { _id: name }, update: { $max: { position } }, upsert: true },
+      })),
+    );
+  }
+
+  /**
+   * Folds the batch's writes per document (in position order) into one guarded upsert each, so
+   * the bulk can run unordered. A document already at or past the last position is left alone:
+   * its upsert hits the unique _id and the duplicate-key error is expected.
+   */
+  private async applyUpserts(writes: WriteBatch['writes']): Promise<void> {
+    const merged = new Map<string, { collection: Collection; id: string; key: object; set: Document; setOnInsert: Document; pos: number }>();
+    for (const { position, write } of writes) {
+      if (write.kind !== 'upsert') continue;
+      const id = docId(write.collection, write.key);
+      const mapKey = `${write.collection}\u0000${id}`;
+      const m = merged.get(mapKey) ?? { collection: write.collection, id, key: write.key, set: {}, setOnInsert: {}, pos: 0 };
+      Object.assign(m.set, write.set);
+      m.setOnInsert = { ...(write.setOnInsert ?? {}), ...m.setOnInsert };
+      m.pos = position;
+      merged.set(mapKey, m);
+    }
+    const byCollection = new Map<Collection, AnyBulkWriteOperation<Stored>[]>();
+    for (const m of merged.values()) {
+      const setOnInsert = { ...m.key, ...m.setOnInsert };
+      for (const field of Object.keys(m.set)) delete (setOnInsert as Document)[field];
+      const ops = byCollection.get(m.collection) ?? [];
+      ops.push({
+        updateOne: {
+          filter: { _id: m.id, _pos: { $lt: m.pos } },
+          update: { $set: { ...m.set, _pos: m.pos }, ...(Object.keys(setOnInsert).length ? { $setOnInsert: setOnInsert } : {}) },
+          upsert: true,
+        },
+      });
+      byCollection.set(m.collection, ops);
+    }
+    for (const [collection, ops] of byCollection) await ignoringDuplicates(this.coll(names[collection]).bulkWrite(ops, { ordered: false }));
+  }
+
+  /**
+   * userSeqs come from a per-user counter that moves only after the entries are stored. A retried
+   * batch computes the same userSeqs from the same counter, so its inserts are duplicates.
+   */
+  private async applyInbox(writes: WriteBatch['writes']): Promise<void> {
+    if (writes.length === 0) return;
+    const userIds = [...new Set(writes.map((w) => (w.write as Extract<Write, { kind: 'inbox' }>).entry.userId))];
+    const counters = new Map(
+      (await this.coll(INBOX_COUNTERS).find({ _id: { $in: userIds } }).toArray()).map((c) => [c._id, { seq: c.seq as number, pos: c._pos }]),
+    );
+    const entries: Stored[] = [];
+    for (const { position, write } of writes) {
+      const { entry } = write as Extract<Write, { kind: 'inbox' }>;
+      const counter = counters.get(entry.userId) ?? { seq: 0, pos: 0 };
+      if (position <= counter.pos) continue;
+      counter.seq += 1;
+      counter.pos = position;
+      counters.set(entry.userId, counter);
+      entries.push({ _id: JSON.stringify([entry.userId, counter.seq]), ...entry, userSeq: counter.seq, _pos: position });
+    }
+    if (entries.length === 0) return;
+    await ignoringDuplicates(this.coll(INBOX).insertMany(entries, { ordered: false }));
+    await this.coll(INBOX_COUNTERS).bulkWrite(
+      [...counters].map(([userId, c]) => ({
+        updateOne: { filter: { _id: userId }, update: { $max: { seq: c.seq, _pos: c.pos } }, upsert: true },
+      })),
+    );
+  }
+
+  async checkpoints(): Promise<Record<string, number>> {
+    const docs = await this.coll(CHECKPOINTS).find({}).toArray();
+    return Object.fromEntries(docs.map((d) => [d._id, d.position as number]));
+  }
+
+  async reset(projections: string[]): Promise<void> {
+    for (const name of projections) {
+      for (const collection of collectionsOfProjection[name] ?? []) await this.coll(collection).deleteMany({});
+      await this.coll(CHECKPOINTS).deleteOne({ _id: name });
+    }
+  }
+
+  async getConversation(conversationId: string): Promise<ConversationDoc | null> {
+    return strip(await this.coll(names.conversations).findOne({ _id: docId('conversations', { conversationId }) }));
+  }
+
+  async getMembership(userId: string, conversationId: string): Promise<UserConversationDoc | null> {
+    return strip(await this.coll(names.userConversations).findOne({ _id: docId('userConversations', { userId, conversationId }) }));
+  }
+
+  async listMembers(conversationId: string): Promise<UserConversationDoc[]> {
+    const docs = await this.coll(names.userConversations).find({ conversationId, leftSeq: null }).sort({ userId: 1 }).toArray();
+    return docs.map((d) => strip<UserConversationDoc>(d)!);
+  }
+
+  /**
+   * The ranking needs fields of two collections; without $lookup it reads the user's memberships
+   * and their conversations and sorts in memory (hundreds to a few thousand per user).
+   */
+  async listConversations(userId: string, { limit, cursor, archived }: ListOptions): Promise<ConversationListItem[]> {
+    const memberships = (
+      await this.coll(names.userConversations).find({ userId, ...(archived === undefined ? {} : { archived }) }).toArray()
+    ).map((d) => strip<UserConversationDoc>(d)!);
+    if (memberships.length === 0) return [];
+    const conversations = new Map(
+      (await this.coll(names.conversations).find({ _id: { $in: memberships.map((m) => docId('conversations', m)) } }).toArray()).map(
+        (d) => [d.conversationId as string, strip<ConversationDoc>(d)!],
+      ),
+    );
+    const rows = memberships
+      .filter((m) => conversations.has(m.conversationId))
+      .map((membership) => {
+        const conversation = conversations.get(membership.conversationId)!;
+        return { conversation, membership, activity: membership.frozen?.lastActivityAt ?? conversation.lastActivityAt };
+      })
+      .sort((a, b) => rankCompare(b, a));
+    const after = cursor
+      ? rows.filter(
+          (r) => rankCompare(r, { membership: { pinned: cursor.pinned, conversationId: cursor.conversationId }, activity: cursor.lastActivityAt }) < 0,
+        )
+      : rows;
+    return after.slice(0, limit).map(({ conversation, membership }) => ({ conversation, membership }));
+  }
+
+  async listMessages(conversationId: string, { afterSeq, beforeSeq, maxSeq, limit }: MessageRange): Promise<MessageDoc[]> {
+    const messages = this.coll(names.messages);
+    if (afterSeq === undefined && beforeSeq !== undefined) {
+      const docs = await messages.find({ conversationId, seq: { $lt: beforeSeq, $lte: maxSeq } }).sort({ seq: -1 }).limit(limit).toArray();
+      return docs.map((d) => strip<MessageDoc>(d)!).reverse();
+    }
+    const seq: Document = { $gt: afterSeq ?? -1, $lte: maxSeq };
+    if (beforeSeq !== undefined) seq.$lt = beforeSeq;
+    const docs = await messages.find({ conversationId, seq }).sort({ seq: 1 }).limit(limit).toArray();
+    return docs.map((d) => strip<MessageDoc>(d)!);
+  }
+
+  async findMessageByClientMsgId(conversationId: string, senderId: string, clientMsgId: string): Promise<MessageDoc | null> {
+    return strip(await this.coll(names.messages).findOne({ conversationId, senderId, clientMsgId }));
+  }
+
+  async listInbox(userId: string, afterUserSeq: number, limit: number): Promise<InboxEntry[]> {
+    const docs = await this.coll(INBOX).find({ userId, userSeq: { $gt: afterUserSeq } }).sort({ userSeq: 1 }).limit(limit).toArray();
+    return docs.map((d) => {
+      const { _id, _pos, ...entry } = d;
+      return entry as unknown as InboxEntry;
+    });
+  }
+
+  async getUsers(userIds: string[]): Promise<UserDoc[]> {
+    if (userIds.length === 0) return [];
+    const docs = await this.coll(names.users).find({ _id: { $in: userIds.map((userId) => docId('users', { userId })) } }).toArray();
+    return docs.map((d) => strip<UserDoc>(d)!);
+  }
+
+  async dump(): Promise<Record<string, unknown[]>> {
+    const out: Record<string, unknown[]> = {};
+    for (const [collection, name] of Object.entries(names) as [Collection, string][]) {
+      const sort = Object.fromEntries(collectionKeys[collection].map((k) => [k, 1 as const]));
+      out[collection] = (await this.coll(name).find({}).sort(sort).toArray()).map(({ _id, ...doc }) => doc);
+    }
+    out.inbox = (await this.coll(INBOX).find({}).sort({ userId: 1, userSeq: 1 }).toArray()).map(({ _id, ...doc }) => doc);
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+interface Rankable {
+  membership: { pinned: boolean; conversationId: string };
+  activity: string;
+}
+
+/** Pinned first, then the latest activity, then the conversation id: the same order as the SQLite store. */
+function rankCompare(a: Rankable, b: Rankable): number {
+  if (a.membership.pinned !== b.membership.pinned) return a.membership.pinned ? 1 : -1;
+  if (a.activity !== b.activity) return a.activity < b.activity ? -1 : 1;
+  if (a.membership.conversationId === b.membership.conversationId) return 0;
+  return a.membership.conversationId < b.membership.conversationId ? -1 : 1;
+}
+
+function strip<T>(doc: Stored | null): T | null {
+  if (!doc) return null;
+  const { _id, _pos, ...rest } = doc;
+  return rest as T;
+}
+
+async function ignoringDuplicates(write: Promise<unknown>): Promise<void> {
+  try {
+    await write;
+  } catch (error) {
+    const duplicatesOnly =
+      error instanceof MongoBulkWriteError &&
+      (Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors]).every((e) => e.code === DUPLICATE_KEY);
+    if (!duplicatesOnly) throw error;
+  }
+}

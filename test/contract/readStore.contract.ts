@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ProjectionRunner } from '../../src/projections/runner.js';
+import type { ReadStore } from '../../src/projections/readStore.js';
+import { newConversationCache } from '../../src/server.js';
+import { ApiClient } from '../support/client.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { PULL_THRESHOLD, workload } from '../support/workload.js';
+
+export interface ReadStoreFixture {
+  store: ReadStore;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * The read store contract: a workload runs on the embedded server, its events are projected into
+ * the store under test, and the store must hold exactly the documents of the embedded server's
+ * live SQLite read models and answer every query the same way.
+ */
+export function readStoreContract(name: string, makeFixture: () => Promise<ReadStoreFixture>): void {
+  describe(`read store contract: ${name}`, () => {
+    let server: TestServer;
+    let fixture: ReadStoreFixture;
+    let store: ReadStore;
+    let w: Awaited<ReturnType<typeof workload>>;
+
+    const project = (target: ReadStore) =>
+      new ProjectionRunner({
+        store: server.store,
+        readStore: target,
+        conversations: newConversationCache(server.store),
+        options: { inboxPullThreshold: PULL_THRESHOLD },
+      }).catchUp();
+
+    before(async () => {
+      server = await startTestServer({ INBOX_PULL_THRESHOLD: String(PULL_THRESHOLD) });
+      w = await workload(new ApiClient(server.url));
+      await server.projections.waitFor(await server.store.headPosition());
+      fixture = await makeFixture();
+      store = fixture.store;
+      await store.reset(['conversations', 'userConversations', 'messages', 'inbox', 'users']);
+      await project(store);
+    });
+    after(async () => {
+      await fixture?.cleanup();
+      await server?.stop();
+    });
+
+    it('holds exactly the documents of the live embedded read models', async () => {
+      const expected = await server.readStore.dump();
+      assert.deepEqual(await store.dump(), expected);
+      const head = await server.store.headPosition();
+      const checkpoints = await store.checkpoints();
+      for (const projection of ['conversations', 'userConversations', 'messages', 'inbox', 'users']) {
+        assert.equal(checkpoints[projection], head, projection);
+      }
+    });
+
+    it('re-applying every event from position 0 changes nothing', async () => {
+      const before = await store.dump();
+      const forgetful = new Proxy(store, {
+        get: (target, property, receiver) =>
+          property === 'checkpoints' ? async () => ({}) : Reflect.get(target, property, receiver),
+      });
+      await project(forgetful);
+      assert.deepEqual(await store.dump(), before);
+    });
+
+    it('lists a user\'s conversations pinned first, then by activity, with a cursor', async () => {
+      const all = await store.listConversations(w.ann.userId, { limit: 10 });
+      const expected = await server.readStore.listConversations(w.ann.userId, { limit: 10 });
+      assert.deepEqual(all, expected);
+      assert.equal(all[0]!.conversation.conversationId, w.dm, 'the pinned direct conversation comes first');
+      const first = await store.listConversations(w.ann.userId, { limit: 1 });
+      const last = first[0]!;
+      const rest = await store.listConversations(w.ann.userId, {
+        limit: 10,
+        cursor: { pinned: last.membership.pinned, lastActivityAt: last.conversation.lastActivityAt, conversationId: last.conversation.conversationId },
+      });
+      assert.deepEqual(rest, all.slice(1));
+      assert.deepEqual(
+        (await store.listConversations(w.ann.userId, { limit: 10, archived: true })).length,
+        (await server.readStore.listConversations(w.ann.userId, { limit: 10, archived: true })).length,
+      );
+      assert.deepEqual(await store.listConversations('nobody', { limit: 10 }), []);
+    });
+
+    it('answers membership, members, history, idempotency lookups, inbox and users like the embedded store', async () => {
+      const ref = server.readStore;
+      assert.deepEqual(await store.getConversation(w.small), await ref.getConversation(w.small));
+      assert.equal(await store.getConversation('missing'), null);
+      assert.deepEqual(await store.getMembership(w.cat.userId, w.small), await ref.getMembership(w.cat.userId, w.small));
+      assert.ok((await store.getMembership(w.cat.userId, w.small))!.leftSeq! > 0, 'cat left the small group');
+      assert.deepEqual(await store.listMembers(w.small), await ref.listMembers(w.small));
+      for (const range of [
+        { maxSeq: 100, limit: 50 },
+        { afterSeq: 2, maxSeq: 100, limit: 2 },
+        { beforeSeq: 6, maxSeq: 100, limit: 2 },
+        { afterSeq: 1, beforeSeq: 5, maxSeq: 3, limit: 50 },
+      ]) {
+        assert.deepEqual(await store.listMessages(w.dm, range), await ref.listMessages(w.dm, range), JSON.stringify(range));
+      }
+      const [firstMessage] = await ref.listMessages(w.dm, { maxSeq: 100, limit: 1 });
+      assert.deepEqual(
+        await store.findMessageByClientMsgId(w.dm, firstMessage!.senderId, firstMessage!.clientMsgId),
+        firstMessage,
+      );
+      assert.equal(await store.findMessageByClientMsgId(w.dm, firstMessage!.senderId, 'never-sent'), null);
+      for (const user of [w.ann, w.ben, w.cat, w.dan]) {
+        assert.deepEqual(await store.listInbox(user.userId, 0, 1000), await ref.listInbox(user.userId, 0, 1000));
+        assert.deepEqual(await store.listInbox(user.userId, 3, 2), await ref.listInbox(user.userId, 3, 2));
+      }
+      const ids = [w.dan.userId, w.eve.userId, 'unknown'];
+      const byId = (docs: { userId: string }[]) => [...docs].sort((a, b) => a.userId.localeCompare(b.userId));
+      assert.deepEqual(byId(await store.getUsers(ids)), byId(await ref.getUsers(ids)));
+      assert.equal((await store.getUsers([w.dan.userId]))[0]!.displayName, 'Daniel');
+    });
+
+    it('reset empties only the named projections and their checkpoints', async () => {
+      await store.reset(['messages']);
+      const dump = await store.dump();
+      assert.deepEqual(dump.messages, []);
+      assert.ok(dump.conversations!.length > 0);
+      const checkpoints = await store.checkpoints();
+      assert.equal(checkpoints.messages, undefined);
+      assert.ok(checkpoints.conversations! > 0);
+      await project(store);
+      assert.deepEqual(await store.dump(), await server.readStore.dump());
+    });
+  });
+}
