@@ -17,6 +17,29 @@ export interface MessageRange {
   limit: number;
 }
 
+/** One sent message, as the analytics consumer records it (idempotent by eventId). */
+export interface MessageFact {
+  eventId: string;
+  conversationId: string;
+  senderId: string;
+  /** ISO timestamp of the send. */
+  at: string;
+}
+
+export interface AnalyticsReport {
+  /** Hours as `YYYY-MM-DDTHH:00Z`, newest first. */
+  messagesPerHour: { conversationId: string; hour: string; messages: number }[];
+  /** Days as `YYYY-MM-DD`, newest first. */
+  dailyActiveSenders: { day: string; senders: number }[];
+  busiestConversations: { conversationId: string; messages: number }[];
+}
+
+export interface AnalyticsQuery {
+  /** Only messages at or after this ISO timestamp. */
+  since: string;
+  limit: number;
+}
+
 export interface ListOptions {
   limit: number;
   cursor?: ListCursor;
@@ -45,6 +68,9 @@ export interface ReadStore {
   findMessageByClientMsgId(conversationId: string, senderId: string, clientMsgId: string): Promise<MessageDoc | null>;
   listInbox(userId: string, afterUserSeq: number, limit: number): Promise<InboxEntry[]>;
   getUsers(userIds: string[]): Promise<UserDoc[]>;
+  /** Records sent messages for analytics; a fact whose eventId is already there is dropped. */
+  recordMessageFacts(facts: MessageFact[]): Promise<void>;
+  analytics(query: AnalyticsQuery): Promise<AnalyticsReport>;
   /** Every document of every projection in a stable order, for comparing two stores. */
   dump(): Promise<Record<string, unknown[]>>;
   close(): Promise<void>;

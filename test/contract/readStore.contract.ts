@@ -116,6 +116,35 @@ export function readStoreContract(name: string, makeFixture: () => Promise<ReadS
       assert.equal((await store.getUsers([w.dan.userId]))[0]!.displayName, 'Daniel');
     });
 
+    it('records message facts once per event id and reports messages per hour, daily senders and the busiest conversations', async () => {
+      const facts = [
+        { eventId: 'e1', conversationId: 'c1', senderId: 'u1', at: '2026-01-02T10:15:00.000Z' },
+        { eventId: 'e2', conversationId: 'c1', senderId: 'u2', at: '2026-01-02T10:45:00.000Z' },
+        { eventId: 'e3', conversationId: 'c1', senderId: 'u1', at: '2026-01-02T11:05:00.000Z' },
+        { eventId: 'e4', conversationId: 'c2', senderId: 'u3', at: '2026-01-03T09:00:00.000Z' },
+        { eventId: 'e0', conversationId: 'c9', senderId: 'u9', at: '2025-12-31T23:59:00.000Z' },
+      ];
+      await store.recordMessageFacts(facts);
+      await store.recordMessageFacts(facts.slice(0, 2));
+      const report = await store.analytics({ since: '2026-01-01T00:00:00.000Z', limit: 10 });
+      assert.deepEqual(report, {
+        messagesPerHour: [
+          { conversationId: 'c2', hour: '2026-01-03T09:00Z', messages: 1 },
+          { conversationId: 'c1', hour: '2026-01-02T11:00Z', messages: 1 },
+          { conversationId: 'c1', hour: '2026-01-02T10:00Z', messages: 2 },
+        ],
+        dailyActiveSenders: [
+          { day: '2026-01-03', senders: 1 },
+          { day: '2026-01-02', senders: 2 },
+        ],
+        busiestConversations: [
+          { conversationId: 'c1', messages: 3 },
+          { conversationId: 'c2', messages: 1 },
+        ],
+      });
+      assert.equal((await store.analytics({ since: '2026-01-01T00:00:00.000Z', limit: 1 })).busiestConversations.length, 1);
+    });
+
     it('reset empties only the named projections and their checkpoints', async () => {
       await store.reset(['messages']);
       const dump = await store.dump();

@@ -11,7 +11,8 @@ import {
   type Write,
   type WriteBatch,
 } from '../model.js';
-import type { ListOptions, MessageRange, ReadStore } from '../readStore.js';
+import { dayOf, hourOf, orderReport } from '../analytics.js';
+import type { AnalyticsQuery, AnalyticsReport, ListOptions, MessageFact, MessageRange, ReadStore } from '../readStore.js';
 
 const names: Record<Collection, string> = {
   conversations: 'conversations',
@@ -22,6 +23,7 @@ const names: Record<Collection, string> = {
 const INBOX = 'inbox';
 const INBOX_COUNTERS = 'inbox_counters';
 const CHECKPOINTS = 'checkpoints';
+const ANALYTICS = 'analytics_messages';
 
 const collectionsOfProjection: Record<string, string[]> = {
   conversations: [names.conversations],
@@ -70,6 +72,7 @@ export class MongoReadStore implements ReadStore {
     await this.coll(names.messages).createIndex({ conversationId: 1, senderId: 1, clientMsgId: 1 });
     await this.coll(INBOX).createIndex({ userId: 1, userSeq: 1 }, { unique: true });
     await this.coll(INBOX).createIndex({ userId: 1, _pos: 1 }, { unique: true });
+    await this.coll(ANALYTICS).createIndex({ hour: 1 });
   }
 
   async apply(batch: WriteBatch): Promise<void> {
@@ -229,6 +232,39 @@ export class MongoReadStore implements ReadStore {
     if (userIds.length === 0) return [];
     const docs = await this.coll(names.users).find({ _id: { $in: userIds.map((userId) => docId('users', { userId })) } }).toArray();
     return docs.map((d) => strip<UserDoc>(d)!);
+  }
+
+  async recordMessageFacts(facts: MessageFact[]): Promise<void> {
+    if (facts.length === 0) return;
+    const docs = facts.map((f) => ({
+      _id: f.eventId,
+      _pos: 0,
+      conversationId: f.conversationId,
+      senderId: f.senderId,
+      hour: hourOf(f.at),
+      day: dayOf(f.at),
+    }));
+    await ignoringDuplicates(this.coll(ANALYTICS).insertMany(docs, { ordered: false }));
+  }
+
+  /** One accumulator per $group: FerretDB v1 miscounts groups with several $sum fields. */
+  async analytics({ since, limit }: AnalyticsQuery): Promise<AnalyticsReport> {
+    const match = { $match: { hour: { $gte: hourOf(since) } } };
+    const run = (stages: Document[]) => this.coll(ANALYTICS).aggregate([match, ...stages]).toArray();
+    const perHour = await run([{ $group: { _id: { c: '$conversationId', h: '$hour' }, messages: { $sum: 1 } } }]);
+    const senders = await run([
+      { $group: { _id: { d: '$day', s: '$senderId' } } },
+      { $group: { _id: '$_id.d', senders: { $sum: 1 } } },
+    ]);
+    const busiest = await run([{ $group: { _id: '$conversationId', messages: { $sum: 1 } } }]);
+    return orderReport(
+      {
+        messagesPerHour: perHour.map((r) => ({ conversationId: r._id.c, hour: r._id.h, messages: r.messages })),
+        dailyActiveSenders: senders.map((r) => ({ day: r._id, senders: r.senders })),
+        busiestConversations: busiest.map((r) => ({ conversationId: r._id, messages: r.messages })),
+      },
+      limit,
+    );
   }
 
   async dump(): Promise<Record<string, unknown[]>> {

@@ -12,7 +12,8 @@ import {
   type Write,
   type WriteBatch,
 } from '../model.js';
-import type { ListOptions, MessageRange, ReadStore } from '../readStore.js';
+import { dayOf, hourOf, orderReport } from '../analytics.js';
+import type { AnalyticsQuery, AnalyticsReport, ListOptions, MessageFact, MessageRange, ReadStore } from '../readStore.js';
 
 const tables: Record<Collection, string> = {
   conversations: 'rm_conversations',
@@ -22,6 +23,7 @@ const tables: Record<Collection, string> = {
 };
 const INBOX = 'rm_inbox';
 const CHECKPOINTS = 'rm_checkpoints';
+const ANALYTICS = 'rm_analytics_messages';
 
 /** Which projection owns which table, so a rebuild of one empties only its own. */
 const tablesOfProjection: Record<string, string[]> = {
@@ -67,6 +69,9 @@ export class SqliteReadStore implements ReadStore {
         user_id TEXT NOT NULL, user_seq INTEGER NOT NULL, pos INTEGER NOT NULL, doc TEXT NOT NULL,
         PRIMARY KEY (user_id, user_seq), UNIQUE (user_id, pos));
       CREATE TABLE IF NOT EXISTS ${CHECKPOINTS} (name TEXT PRIMARY KEY, position INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS ${ANALYTICS} (
+        event_id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, sender_id TEXT NOT NULL, hour TEXT NOT NULL, day TEXT NOT NULL);
+      CREATE INDEX IF NOT EXISTS rm_analytics_by_hour ON ${ANALYTICS} (hour);
     `);
     this.upsertStmts = Object.fromEntries(
       (Object.keys(tables) as Collection[]).map((collection) => {
@@ -223,6 +228,32 @@ export class SqliteReadStore implements ReadStore {
     if (userIds.length === 0) return [];
     const placeholders = userIds.map(() => '?').join(', ');
     return parseDocs(this.db.prepare(`SELECT doc FROM rm_users WHERE user_id IN (${placeholders})`).all(...userIds));
+  }
+
+  async recordMessageFacts(facts: MessageFact[]): Promise<void> {
+    const insert = this.db.prepare(
+      `INSERT OR IGNORE INTO ${ANALYTICS} (event_id, conversation_id, sender_id, hour, day) VALUES (?, ?, ?, ?, ?)`,
+    );
+    this.db.transaction(() => {
+      for (const f of facts) insert.run(f.eventId, f.conversationId, f.senderId, hourOf(f.at), dayOf(f.at));
+    })();
+  }
+
+  async analytics({ since, limit }: AnalyticsQuery): Promise<AnalyticsReport> {
+    const hour = hourOf(since);
+    const all = <T>(sql: string) => this.db.prepare(sql).all(hour) as T[];
+    return orderReport(
+      {
+        messagesPerHour: all(
+          `SELECT conversation_id AS conversationId, hour, COUNT(*) AS messages FROM ${ANALYTICS} WHERE hour >= ? GROUP BY conversation_id, hour`,
+        ),
+        dailyActiveSenders: all(`SELECT day, COUNT(DISTINCT sender_id) AS senders FROM ${ANALYTICS} WHERE hour >= ? GROUP BY day`),
+        busiestConversations: all(
+          `SELECT conversation_id AS conversationId, COUNT(*) AS messages FROM ${ANALYTICS} WHERE hour >= ? GROUP BY conversation_id`,
+        ),
+      },
+      limit,
+    );
   }
 
   async dump(): Promise<Record<string, unknown[]>> {

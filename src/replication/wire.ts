@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { eventMetadata } from '../domain/events.js';
+import type { RecordedEvent } from '../eventstore/port.js';
+
+/**
+ * The Kafka message value: one stored event as JSON, keyed by its stream id so that Kafka keeps
+ * each stream's order within a partition. Consumers parse it with this schema and drop
+ * duplicates by metadata.eventId.
+ */
+export const wireEvent = z.object({
+  streamId: z.string(),
+  revision: z.number().int().nonnegative(),
+  position: z.number().int().positive(),
+  type: z.string(),
+  data: z.unknown(),
+  metadata: eventMetadata,
+});
+
+export const topicOf = (dcId: string) => `im.${dcId}.events`;
+/** Every datacenter's topic, mirrored or local: what analytics and sync consumers subscribe to. */
+export const ALL_EVENT_TOPICS = /^im\.[a-z0-9-]+\.events$/;
+
+export const toWire = (e: RecordedEvent) => ({
+  key: e.streamId,
+  value: JSON.stringify({ streamId: e.streamId, revision: e.revision, position: e.position, type: e.type, data: e.data, metadata: e.metadata }),
+  headers: { eventId: e.metadata.eventId, originDc: e.metadata.originDc },
+});
+
+export function fromWire(value: Buffer | null): RecordedEvent {
+  if (!value) throw new Error('empty Kafka message');
+  return wireEvent.parse(JSON.parse(value.toString('utf8'))) as RecordedEvent;
+}
