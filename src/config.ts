@@ -16,6 +16,8 @@ export const configSchema = z.object({
   KAFKA_BROKERS: z.string().optional(),
   /** Token signing key; without it one is generated once and kept in DATA_DIR. */
   AUTH_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  /** Bearer token for /v1/admin routes; without it they answer 403. */
+  ADMIN_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   TOKEN_TTL_SECONDS: int(60, 365 * 24 * 3600).default(7 * 24 * 3600),
   BODY_LIMIT_BYTES: int(1024, 16 * 1024 * 1024).default(64 * 1024),
   WS_MAX_PAYLOAD_BYTES: int(1024, 16 * 1024 * 1024).default(64 * 1024),

@@ -17,7 +17,9 @@ import type { EventStore } from './eventstore/port.js';
 import { Gateway } from './gateway/gateway.js';
 import { ProjectionRunner } from './projections/runner.js';
 import type { ReadStore } from './projections/readStore.js';
+import { MongoReadStore } from './projections/stores/mongo.js';
 import { SqliteReadStore } from './projections/stores/sqlite.js';
+import { startReplication, type Replication } from './replication/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -28,6 +30,7 @@ export interface RunningServer {
   readStore: ReadStore;
   projections: ProjectionRunner;
   gateway: Gateway;
+  replication: Replication | null;
   /** Graceful stop: no new connections, sockets closed with "going away", checkpoints flushed. */
   close(): Promise<void>;
 }
@@ -42,18 +45,18 @@ export const userFold = { initialState: initialUserState, evolve: evolveUser, st
 export const newConversationCache = (store: EventStore) => new StateCache<ConversationState, ConversationEvent>(store, conversationFold);
 
 /** Opens the stores the configuration selects. Only this file and the CLI know concrete adapters. */
-export function openStores(config: Config): { store: EventStore; readStore: ReadStore; close(): void } {
-  if (config.EVENT_STORE !== 'sqlite' || config.READ_STORE !== 'sqlite' || config.REPLICATION !== 'off') {
-    throw new Error(
-      'only the embedded profile (EVENT_STORE=sqlite READ_STORE=sqlite REPLICATION=off) is available in this build',
-    );
+export async function openStores(config: Config): Promise<{ store: EventStore; readStore: ReadStore; close(): void }> {
+  if (config.EVENT_STORE !== 'sqlite') {
+    throw new Error('EVENT_STORE=esdb is not available in this build');
   }
   const db = openSqlite(join(config.DATA_DIR, 'chat.db'));
-  return { store: new SqliteEventStore(db), readStore: new SqliteReadStore(db), close: () => db.close() };
+  const store = new SqliteEventStore(db);
+  const readStore = config.READ_STORE === 'mongo' ? await MongoReadStore.connect(config.MONGO_URL!) : new SqliteReadStore(db);
+  return { store, readStore, close: () => db.close() };
 }
 
 export async function startServer(config: Config, logger: Logger = pino({ level: config.LOG_LEVEL })): Promise<RunningServer> {
-  const { store, readStore, close: closeStores } = openStores(config);
+  const { store, readStore, close: closeStores } = await openStores(config);
   const projections = new ProjectionRunner({
     store,
     readStore,
@@ -74,7 +77,7 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
   const waitForProjections = (position: number) => projections.waitFor(position);
   const app = createApp(
     { service, store, readStore, tokens, waitForProjections },
-    { bodyLimitBytes: config.BODY_LIMIT_BYTES, logger, version: VERSION },
+    { bodyLimitBytes: config.BODY_LIMIT_BYTES, adminToken: config.ADMIN_TOKEN, logger, version: VERSION },
   );
   const http = createServer(app);
   const gateway = new Gateway({
@@ -89,6 +92,10 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
     heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
   });
   await gateway.start(http);
+  const replication =
+    config.REPLICATION === 'kafka'
+      ? startReplication({ brokers: config.KAFKA_BROKERS!, dcId: config.DC_ID, store, readStore, logger })
+      : null;
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(config.PORT, config.HOST, () => resolve());
@@ -102,10 +109,11 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
       await gateway.stop();
       http.closeIdleConnections();
       await stopped;
+      await replication?.stop();
       await projections.stop();
       await store.close();
       await readStore.close();
       closeStores();
     })());
-  return { port, http, store, readStore, projections, gateway, close };
+  return { port, http, store, readStore, projections, gateway, replication, close };
 }

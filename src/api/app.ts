@@ -9,6 +9,7 @@ import { routes, type ApiDeps } from './routes.js';
 
 export interface AppOptions {
   bodyLimitBytes: number;
+  adminToken?: string;
   logger: Logger;
   version: string;
 }
@@ -40,7 +41,7 @@ export function createApp(deps: ApiDeps, options: AppOptions) {
     res.json(document);
   });
   const router = express.Router();
-  mount(router, all, deps.tokens);
+  mount(router, all, deps.tokens, options.adminToken);
   app.use(router);
 
   app.use((req: Request, res: Response) => {

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, Response, Router } from 'express';
 import type { z } from 'zod';
 import { DomainError } from '../domain/errors.js';
@@ -24,8 +25,8 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
   /** Express path syntax, e.g. /v1/conversations/:id */
   path: string;
   summary: string;
-  /** Defaults to true: a bearer token is required. */
-  auth?: boolean;
+  /** Defaults to true: a user's bearer token is required. 'admin' requires ADMIN_TOKEN. */
+  auth?: boolean | 'admin';
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
@@ -38,11 +39,13 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
 export const route = <P, Q, B>(spec: RouteSpec<P, Q, B>) => spec as unknown as RouteSpec;
 
 const ANONYMOUS: Principal = { userId: '', deviceId: '' };
+const ADMIN: Principal = { userId: 'admin', deviceId: 'admin' };
 
-export function mount(router: Router, routes: RouteSpec[], tokens: TokenService): void {
+export function mount(router: Router, routes: RouteSpec[], tokens: TokenService, adminToken: string | undefined): void {
   for (const spec of routes) {
     router[spec.method](spec.path, async (req: Request, res: Response) => {
-      const principal = spec.auth === false ? ANONYMOUS : await authenticate(req, tokens);
+      const principal =
+        spec.auth === false ? ANONYMOUS : spec.auth === 'admin' ? authenticateAdmin(req, adminToken) : await authenticate(req, tokens);
       const input: RouteInput<unknown, unknown, unknown> = {
         principal,
         params: spec.params ? spec.params.parse(req.params) : req.params,
@@ -56,6 +59,16 @@ export function mount(router: Router, routes: RouteSpec[], tokens: TokenService)
       else res.json(result.body);
     });
   }
+}
+
+function authenticateAdmin(req: Request, adminToken: string | undefined): Principal {
+  if (!adminToken) throw new DomainError('forbidden', 'the admin API is disabled: set ADMIN_TOKEN');
+  const token = bearerToken(req.headers.authorization);
+  if (!token) throw new DomainError('unauthenticated', 'missing bearer token');
+  const given = createHash('sha256').update(token).digest();
+  const expected = createHash('sha256').update(adminToken).digest();
+  if (!timingSafeEqual(given, expected)) throw new DomainError('forbidden', 'not an admin token');
+  return ADMIN;
 }
 
 async function authenticate(req: Request, tokens: TokenService): Promise<Principal> {

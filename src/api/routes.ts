@@ -308,6 +308,18 @@ export function routes({ service, store, readStore, tokens, waitForProjections }
       },
     }),
     route({
+      method: 'get',
+      path: '/v1/admin/analytics',
+      summary: 'Messages per conversation per hour, daily active senders, busiest conversations (admin token)',
+      auth: 'admin',
+      query: s.analyticsQuery,
+      status: 200,
+      async handler({ query }) {
+        const since = query.since ?? new Date(Date.now() - 7 * 24 * 3600 * 1000).toISOString();
+        return { body: { since, ...(await readStore.analytics({ since, limit: query.limit })) } };
+      },
+    }),
+    route({
       method: 'post',
       path: '/v1/devices',
       summary: 'Register a push token for my devices',

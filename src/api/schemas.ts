@@ -77,3 +77,8 @@ export const profileBody = z.strictObject({
   displayName: z.string().trim().min(1).max(64).optional(),
   avatar: z.string().max(1024).nullable().optional(),
 });
+
+export const analyticsQuery = z.strictObject({
+  since: z.iso.datetime().optional(),
+  limit: limit(1000, 50),
+});

@@ -4,12 +4,13 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { ApiClient, WsClient } from '../support/client.js';
+import { profileEnv } from '../support/server.js';
 import { tempDir } from '../support/tmp.js';
 
 /** The real `npm start` entry point as a child process, so it can be stopped and killed for real. */
-async function startProcess(dataDir: string, port: number): Promise<ChildProcess> {
+async function startProcess(dataDir: string, port: number, profile: Record<string, string>): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info' },
+    env: { ...process.env, ...profile, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -42,8 +43,9 @@ describe('persistence across restarts', () => {
 
   it('keeps everything after SIGTERM and after kill -9, and projections carry on', async () => {
     const port = await freePort();
+    const profile = profileEnv();
     const api = new ApiClient(`http://127.0.0.1:${port}`);
-    child = await startProcess(tmp.dir, port);
+    child = await startProcess(tmp.dir, port, profile);
     const a = await api.user('a');
     const b = await api.user('b');
     const c = await api.direct(a, b);
@@ -53,7 +55,7 @@ describe('persistence across restarts', () => {
     child.kill('SIGTERM');
     const [code] = await once(child, 'exit');
     assert.equal(code, 0, 'graceful shutdown exits 0');
-    child = await startProcess(tmp.dir, port);
+    child = await startProcess(tmp.dir, port, profile);
 
     // Tokens survive a restart: the signing key is kept in DATA_DIR.
     let list = await api.request('GET', '/v1/conversations', { token: b.token });
@@ -71,7 +73,7 @@ describe('persistence across restarts', () => {
     });
     child.kill('SIGKILL');
     await once(child, 'exit');
-    child = await startProcess(tmp.dir, port);
+    child = await startProcess(tmp.dir, port, profile);
 
     const history = await api.request('GET', `/v1/conversations/${c}/messages?limit=200`, { token: b.token });
     const bySeq = new Map(history.body.items.map((m: any) => [m.seq, m.messageId]));

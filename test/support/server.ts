@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
@@ -10,10 +11,29 @@ export interface TestServer extends RunningServer {
   stop(): Promise<void>;
 }
 
+/**
+ * The adapters the suites run against. `npm test` uses the embedded profile; the infrastructure
+ * lane sets TEST_PROFILE=distributed (with MONGO_URL and KAFKA_BROKERS from test/infra/run.sh), and
+ * every server then gets its own database and datacenter id, so suites running side by side never
+ * share read models or topics.
+ */
+export function profileEnv(id: string = randomUUID().slice(0, 8)): Record<string, string> {
+  if (process.env.TEST_PROFILE !== 'distributed') return {};
+  const { MONGO_URL, KAFKA_BROKERS } = process.env;
+  if (!MONGO_URL || !KAFKA_BROKERS) throw new Error('TEST_PROFILE=distributed needs MONGO_URL and KAFKA_BROKERS');
+  return {
+    READ_STORE: 'mongo',
+    MONGO_URL: `${MONGO_URL.replace(/\/?$/, '/')}chat_${id}`,
+    REPLICATION: 'kafka',
+    KAFKA_BROKERS,
+    DC_ID: `t${id}`,
+  };
+}
+
 /** The real server on an ephemeral port with a fresh DATA_DIR. */
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const tmp = tempDir();
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: tmp.dir, LOG_LEVEL: 'silent', ...env });
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: tmp.dir, LOG_LEVEL: 'silent', ...profileEnv(), ...env });
   const server = await startServer(config, pino({ level: 'silent' }));
   return {
     ...server,

@@ -42,9 +42,9 @@ const docId = (collection: Collection, key: object) =>
   JSON.stringify(collectionKeys[collection].map((k) => (key as Record<string, unknown>)[k]));
 
 /**
- * Read models in MongoDB, without multi-document transactions. Writes are bulk upserts guarded by
- * the position of their event (`_pos`); the checkpoints are written after the documents. A crash
- * in between re-applies the batch, and the guards make that harmless.
+ * Read models in MongoDB, without multi-document transactions. Every document records the position
+ * of the last event applied to it (`_pos`), and the checkpoints are written after the documents.
+ * A crash in between re-applies the batch, and the positions make that harmless.
  */
 export class MongoReadStore implements ReadStore {
   private constructor(
@@ -88,37 +88,39 @@ export class MongoReadStore implements ReadStore {
   }
 
   /**
-   * Folds the batch's writes per document (in position order) into one guarded upsert each, so
-   * the bulk can run unordered. A document already at or past the last position is left alone:
-   * its upsert hits the unique _id and the duplicate-key error is expected.
+   * Folds the batch's writes per document (in position order) into one write each. Documents that
+   * do not exist yet are inserted in bulk; existing ones are updated only if they are behind the
+   * batch. The position check is done on the documents read here, which is safe because each
+   * projection has a single writer; the _id-only filters keep FerretDB on its primary key.
    */
   private async applyUpserts(writes: WriteBatch['writes']): Promise<void> {
-    const merged = new Map<string, { collection: Collection; id: string; key: object; set: Document; setOnInsert: Document; pos: number }>();
+    const merged = new Map<string, Map<string, { key: object; set: Document; setOnInsert: Document; pos: number }>>();
     for (const { position, write } of writes) {
       if (write.kind !== 'upsert') continue;
+      const docs = merged.get(write.collection) ?? new Map();
       const id = docId(write.collection, write.key);
-      const mapKey = `${write.collection}\u0000${id}`;
-      const m = merged.get(mapKey) ?? { collection: write.collection, id, key: write.key, set: {}, setOnInsert: {}, pos: 0 };
+      const m = docs.get(id) ?? { key: write.key, set: {}, setOnInsert: {}, pos: 0 };
       Object.assign(m.set, write.set);
       m.setOnInsert = { ...(write.setOnInsert ?? {}), ...m.setOnInsert };
       m.pos = position;
-      merged.set(mapKey, m);
+      docs.set(id, m);
+      merged.set(write.collection, docs);
     }
-    const byCollection = new Map<Collection, AnyBulkWriteOperation<Stored>[]>();
-    for (const m of merged.values()) {
-      const setOnInsert = { ...m.key, ...m.setOnInsert };
-      for (const field of Object.keys(m.set)) delete (setOnInsert as Document)[field];
-      const ops = byCollection.get(m.collection) ?? [];
-      ops.push({
-        updateOne: {
-          filter: { _id: m.id, _pos: { $lt: m.pos } },
-          update: { $set: { ...m.set, _pos: m.pos }, ...(Object.keys(setOnInsert).length ? { $setOnInsert: setOnInsert } : {}) },
-          upsert: true,
-        },
-      });
-      byCollection.set(m.collection, ops);
+    for (const [collection, docs] of merged) {
+      const coll = this.coll(names[collection as Collection]);
+      const current = new Map(
+        (await coll.find({ _id: { $in: [...docs.keys()] } }, { projection: { _pos: 1 } }).toArray()).map((d) => [d._id, d._pos]),
+      );
+      const inserts: Stored[] = [];
+      const updates: AnyBulkWriteOperation<Stored>[] = [];
+      for (const [id, m] of docs) {
+        const pos = current.get(id);
+        if (pos === undefined) inserts.push({ _id: id, ...m.key, ...m.setOnInsert, ...m.set, _pos: m.pos });
+        else if (pos < m.pos) updates.push({ updateOne: { filter: { _id: id }, update: { $set: { ...m.set, _pos: m.pos } } } });
+      }
+      if (inserts.length) await ignoringDuplicates(coll.insertMany(inserts, { ordered: false }));
+      if (updates.length) await coll.bulkWrite(updates, { ordered: false });
     }
-    for (const [collection, ops] of byCollection) await ignoringDuplicates(this.coll(names[collection]).bulkWrite(ops, { ordered: false }));
   }
 
   /**
