@@ -6,11 +6,13 @@ import { createApp } from './api/app.js';
 import { TokenService, loadSigningKey } from './api/auth.js';
 import { ChatService } from './commands/service.js';
 import type { Config } from './config.js';
-import { openSqlite } from './db/sqlite.js';
+import { openSqlite, type SqliteDatabase } from './db/sqlite.js';
 import { initialConversationState, evolveConversation, type ConversationState } from './domain/conversation.js';
+import { DomainError } from './domain/errors.js';
 import type { ConversationEvent, UserEvent } from './domain/events.js';
 import { conversationStream, userStream } from './domain/streams.js';
 import { evolveUser, initialUserState, type UserState } from './domain/user.js';
+import { EsdbEventStore } from './eventstore/esdb.js';
 import { SqliteEventStore } from './eventstore/sqlite.js';
 import { StateCache } from './eventstore/stateCache.js';
 import type { EventStore } from './eventstore/port.js';
@@ -46,17 +48,39 @@ export const newConversationCache = (store: EventStore) => new StateCache<Conver
 
 /** Opens the stores the configuration selects. Only this file and the CLI know concrete adapters. */
 export async function openStores(config: Config): Promise<{ store: EventStore; readStore: ReadStore; close(): void }> {
-  if (config.EVENT_STORE !== 'sqlite') {
-    throw new Error('EVENT_STORE=esdb is not available in this build');
-  }
   const db = openSqlite(join(config.DATA_DIR, 'chat.db'));
-  const store = new SqliteEventStore(db);
+  const store = openEventStore(config, db);
   const readStore = config.READ_STORE === 'mongo' ? await MongoReadStore.connect(config.MONGO_URL!) : new SqliteReadStore(db);
   return { store, readStore, close: () => db.close() };
 }
 
+/** EVENT_STORE is chosen on its own: with esdb, the SQLite file holds only the read models. */
+function openEventStore(config: Config, db: SqliteDatabase): EventStore {
+  // loadConfig refuses EVENT_STORE=esdb without ESDB_URL.
+  return config.EVENT_STORE === 'esdb' ? EsdbEventStore.connect(config.ESDB_URL!) : new SqliteEventStore(db);
+}
+
+/**
+ * A remote event store may still be starting, or be away for a moment: start-up waits for it with
+ * backoff, logging every retry, instead of exiting. Later outages are ridden out by the subscriptions
+ * (which resubscribe) and surface to clients as 503 `unavailable`.
+ */
+async function waitForEventStore(store: EventStore, logger: Logger): Promise<void> {
+  for (let delay = 250; ; delay = Math.min(delay * 2, 10_000)) {
+    try {
+      await store.headPosition();
+      return;
+    } catch (err) {
+      if (!(err instanceof DomainError && err.code === 'unavailable')) throw err;
+      logger.warn({ err, retryInMs: delay }, 'event store unreachable; retrying');
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
+
 export async function startServer(config: Config, logger: Logger = pino({ level: config.LOG_LEVEL })): Promise<RunningServer> {
   const { store, readStore, close: closeStores } = await openStores(config);
+  await waitForEventStore(store, logger);
   const projections = new ProjectionRunner({
     store,
     readStore,

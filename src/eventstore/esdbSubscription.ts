@@ -1,0 +1,138 @@
+import { START, streamNameFilter, type AllStreamResolvedEvent, type EventStoreDBClient } from '@eventstore/db-client';
+import { PRODUCT_STREAM_PREFIXES } from '../domain/streams.js';
+import { toEsdbPosition } from './esdbPosition.js';
+import type { RecordedEvent, SubscribeOptions, Subscription } from './port.js';
+
+type Handler = (batch: RecordedEvent[]) => Promise<void> | void;
+
+const MAX_BATCH = 1000;
+const MIN_BACKOFF_MS = 50;
+const MAX_BACKOFF_MS = 5000;
+
+/**
+ * A catch-up subscription to `$all`, filtered by the server to the product's stream prefixes, that
+ * delivers batches in order and waits for each handler before the next.
+ *
+ * Whatever goes wrong (the handler throws, the connection drops, the server ends the call) the attempt
+ * is torn down, reported through `onError`, and a new one subscribes, after a backoff, from the last
+ * position the handler completed. Events that had arrived behind a failed batch are simply read again,
+ * so each is handled once, in order, and the subscription never stops on its own.
+ */
+export function subscribeToProductStreams(
+  client: EventStoreDBClient,
+  convert: (resolved: AllStreamResolvedEvent) => RecordedEvent | null,
+  options: SubscribeOptions,
+  handler: Handler,
+): Subscription {
+  let position = options.after;
+  let backoff = MIN_BACKOFF_MS;
+  let closed = false;
+  let attempt: Attempt | null = null;
+  let wake = () => {};
+
+  const handle = async (batch: RecordedEvent[]) => {
+    await handler(batch);
+    position = batch[batch.length - 1]!.position;
+    backoff = MIN_BACKOFF_MS;
+  };
+
+  const done = (async () => {
+    while (!closed) {
+      attempt = follow(client, position, convert, handle);
+      try {
+        await attempt.ended;
+      } catch (error) {
+        if (closed) break;
+        options.onError?.(error);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, backoff);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+      }
+    }
+  })();
+
+  return {
+    async close() {
+      closed = true;
+      attempt?.stop();
+      wake();
+      await done;
+    },
+  };
+}
+
+interface Attempt {
+  /** Settles once the attempt is over and no handler is running: resolves if stopped, rejects on failure. */
+  ended: Promise<void>;
+  stop(): void;
+}
+
+function follow(
+  client: EventStoreDBClient,
+  after: number,
+  convert: (resolved: AllStreamResolvedEvent) => RecordedEvent | null,
+  handle: (batch: RecordedEvent[]) => Promise<void>,
+): Attempt {
+  // The subscription starts after `fromPosition` (exclusive), which is exactly the port's `after`.
+  const subscription = client.subscribeToAll({
+    fromPosition: after === 0 ? START : toEsdbPosition(after),
+    filter: streamNameFilter({ prefixes: [...PRODUCT_STREAM_PREFIXES] }),
+  });
+  let pending: RecordedEvent[] = [];
+  let draining = false;
+  let outcome: { error?: unknown } | null = null;
+  let unsubscribed: Promise<unknown> = Promise.resolve();
+  let settle: (outcome: { error?: unknown }) => void = () => {};
+  const ended = new Promise<void>((resolve, reject) => {
+    settle = ({ error }) => void unsubscribed.then(() => (error === undefined ? resolve() : reject(error)));
+  });
+
+  const finish = (error?: unknown) => {
+    if (outcome) return;
+    outcome = { error };
+    unsubscribed = subscription.unsubscribe().catch(() => undefined);
+    if (!draining) settle(outcome);
+  };
+
+  // Events are gathered while the stream flows and handed over together; the stream is paused while
+  // the handler runs, so gRPC flow control holds the rest back on the server instead of in memory.
+  const drain = async () => {
+    subscription.pause();
+    try {
+      while (pending.length > 0 && !outcome) {
+        const batch = pending.slice(0, MAX_BATCH);
+        pending = pending.slice(batch.length);
+        await handle(batch);
+      }
+    } catch (error) {
+      finish(error);
+    }
+    draining = false;
+    if (outcome) settle(outcome);
+    else subscription.resume();
+  };
+
+  subscription.on('data', (resolved: AllStreamResolvedEvent) => {
+    if (outcome) return;
+    try {
+      const event = convert(resolved);
+      if (event) pending.push(event);
+    } catch (error) {
+      finish(error);
+      return;
+    }
+    if (!draining && pending.length > 0) {
+      draining = true;
+      setImmediate(() => void drain());
+    }
+  });
+  subscription.on('error', (error: Error) => finish(error));
+  subscription.on('end', () => finish(new Error('EventStoreDB ended the $all subscription')));
+
+  return { ended, stop: () => finish() };
+}

@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { loadConfig } from '../src/config.js';
+
+/**
+ * docker-compose.yml cannot be started here (no Docker engine), so this reads it, with the files it
+ * points at, and checks what the app and the operators rely on.
+ */
+const root = new URL('../', import.meta.url);
+const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
+
+const serviceSchema = z.object({
+  image: z.string().optional(),
+  build: z.string().optional(),
+  entrypoint: z.array(z.string()).optional(),
+  command: z.array(z.string()).optional(),
+  environment: z.record(z.string(), z.string()).default({}),
+  ports: z.array(z.string()).default([]),
+  volumes: z.array(z.string()).default([]),
+  depends_on: z.record(z.string(), z.object({ condition: z.string() })).default({}),
+  healthcheck: z.object({ test: z.array(z.string()) }).optional(),
+  networks: z.array(z.string()).default([]),
+});
+const compose = z.object({ services: z.record(z.string(), serviceSchema) }).parse(parse(read('docker-compose.yml')));
+const services = compose.services;
+const DCS = ['dc1', 'dc2'] as const;
+
+function service(name: string) {
+  const s = services[name];
+  assert.ok(s, `service ${name} is missing`);
+  return s;
+}
+
+/** Java properties, as far as mm2.properties uses them: `key = value`, `#` comments, `\\` escapes. */
+function readProperties(text: string): Map<string, string> {
+  const properties = new Map<string, string>();
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith('!')) continue;
+    const eq = line.indexOf('=');
+    assert.ok(eq > 0, `not a property line: ${line}`);
+    properties.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim().replace(/\\(.)/g, '$1'));
+  }
+  return properties;
+}
+
+/** A published port in compose's short syntax: `[ip:]host:container[/protocol]`. */
+function hostPort(spec: string): string {
+  const parts = spec.split('/')[0]!.split(':');
+  assert.ok(parts.length >= 2, `port ${spec} is not published on a fixed host port`);
+  return parts.slice(0, -1).join(':');
+}
+
+const kafkaVersionOfTestLane = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(read('test/infra/pom.xml'))?.[1];
+
+describe('docker-compose.yml (production profile)', () => {
+  it('has EventStoreDB, MongoDB, Kafka and the app in each of dc1 and dc2, and MirrorMaker 2 between them', () => {
+    for (const dc of DCS) for (const kind of ['eventstore', 'mongo', 'kafka', 'app']) service(`${kind}-${dc}`);
+    service('mirror-maker');
+  });
+
+  for (const dc of DCS) {
+    it(`configures app-${dc} with ${dc}'s own stores, as a configuration the app accepts`, () => {
+      const app = service(`app-${dc}`);
+      const env = app.environment;
+      assert.equal(env.DC_ID, dc);
+      assert.equal(env.EVENT_STORE, 'esdb');
+      assert.equal(env.READ_STORE, 'mongo');
+      assert.equal(env.REPLICATION, 'kafka');
+
+      const esdb = new URL(env.ESDB_URL ?? '');
+      assert.equal(esdb.protocol, 'esdb:');
+      assert.equal(esdb.hostname, `eventstore-${dc}`);
+      const eventstore = service(`eventstore-${dc}`);
+      if (eventstore.environment.EVENTSTORE_INSECURE === 'true') assert.equal(esdb.searchParams.get('tls'), 'false');
+
+      const mongo = new URL(env.MONGO_URL ?? '');
+      assert.equal(mongo.protocol, 'mongodb:');
+      assert.equal(mongo.hostname, `mongo-${dc}`);
+      assert.notEqual(mongo.pathname.replace('/', ''), '', 'MONGO_URL names a database');
+
+      const advertised = service(`kafka-${dc}`).environment.KAFKA_ADVERTISED_LISTENERS ?? '';
+      const brokers = (env.KAFKA_BROKERS ?? '').split(',');
+      assert.ok(brokers.length > 0);
+      for (const broker of brokers) {
+        assert.ok(advertised.split(',').some((l) => l.endsWith(`//${broker}`)), `${broker} is a listener of kafka-${dc}`);
+      }
+
+      const config = loadConfig(env);
+      assert.equal(config.DC_ID, dc);
+      assert.equal(config.PORT, Number(app.ports.length && app.ports[0]!.split(':').at(-1)));
+      assert.deepEqual([config.EVENT_STORE, config.READ_STORE, config.REPLICATION], ['esdb', 'mongo', 'kafka']);
+    });
+
+    it(`starts app-${dc} only once ${dc}'s stores are healthy, on ${dc}'s network alone`, () => {
+      const app = service(`app-${dc}`);
+      for (const dependency of [`eventstore-${dc}`, `mongo-${dc}`, `kafka-${dc}`]) {
+        assert.equal(app.depends_on[dependency]?.condition, 'service_healthy', `app-${dc} waits for ${dependency}`);
+        assert.deepEqual(service(dependency).networks, [dc]);
+      }
+      assert.deepEqual(app.networks, [dc]);
+      assert.ok(app.healthcheck?.test.join(' ').includes('/healthz'), `app-${dc} is checked through /healthz`);
+    });
+  }
+
+  it('has a healthcheck on every service another one waits for', () => {
+    for (const [name, s] of Object.entries(services)) {
+      for (const [dependency, { condition }] of Object.entries(s.depends_on)) {
+        assert.ok(service(dependency).healthcheck, `${name} depends on ${dependency}, which has no healthcheck`);
+        assert.equal(condition, 'service_healthy');
+      }
+    }
+  });
+
+  it('pins every image, including the bases of the app image, to a version', () => {
+    const pinned = (image: string) => /^[\w./-]+:\d[\w.-]*$/.test(image) && !image.endsWith(':latest');
+    for (const [name, s] of Object.entries(services)) {
+      assert.ok(s.image || s.build, `${name} has neither image nor build`);
+      if (s.image) assert.ok(pinned(s.image), `${name} uses ${s.image}`);
+    }
+    const bases = [...read('Dockerfile').matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1]!);
+    assert.ok(bases.length > 0);
+    for (const base of bases) assert.ok(pinned(base), `Dockerfile uses ${base}`);
+  });
+
+  it('publishes each app on a host port of its own, and dc1 EventStoreDB for the contract suite', () => {
+    const published = Object.values(services).flatMap((s) => s.ports.map(hostPort));
+    assert.equal(new Set(published).size, published.length, `host ports collide: ${published.join(', ')}`);
+    const appPorts = DCS.map((dc) => service(`app-${dc}`).ports.map(hostPort));
+    for (const ports of appPorts) assert.equal(ports.length, 1);
+    assert.notEqual(appPorts[0]![0], appPorts[1]![0]);
+    assert.deepEqual(service('eventstore-dc1').ports.map(hostPort), ['127.0.0.1:2113']);
+  });
+
+  it('runs Kafka and MirrorMaker 2 on the 3.9 line, the version of the test lane', () => {
+    assert.match(kafkaVersionOfTestLane ?? '', /^3\.9\.\d+$/);
+    for (const name of ['kafka-dc1', 'kafka-dc2', 'mirror-maker']) {
+      assert.equal(service(name).image, `apache/kafka:${kafkaVersionOfTestLane}`);
+    }
+  });
+
+  it('mirrors each DC topic to the other DC under the same name, and never back', () => {
+    const mm2 = service('mirror-maker');
+    assert.deepEqual(mm2.entrypoint, ['/opt/kafka/bin/connect-mirror-maker.sh']);
+    const mount = mm2.volumes.find((v) => v.split(':')[1] === mm2.command?.[0]);
+    assert.ok(mount, 'the MirrorMaker configuration is mounted where it is read from');
+    assert.deepEqual(mm2.networks, [...DCS]);
+    for (const dc of DCS) assert.equal(mm2.depends_on[`kafka-${dc}`]?.condition, 'service_healthy');
+
+    const properties = readProperties(read(mount.split(':')[0]!));
+    assert.equal(properties.get('replication.policy.class'), 'org.apache.kafka.connect.mirror.IdentityReplicationPolicy');
+    assert.deepEqual(properties.get('clusters')?.split(',').map((c) => c.trim()), [...DCS]);
+    const consumed = /^im\.[a-z0-9-]+\.events$/;
+    for (const [from, to] of [['dc1', 'dc2'], ['dc2', 'dc1']] as const) {
+      assert.equal(properties.get(`${from}.bootstrap.servers`), service(`app-${from}`).environment.KAFKA_BROKERS);
+      assert.equal(properties.get(`${from}->${to}.enabled`), 'true');
+      const topics = (properties.get(`${from}->${to}.topics`) ?? '').split(',').map((t) => new RegExp(`^(?:${t.trim()})$`));
+      const mirrored = (topic: string) => topics.some((t) => t.test(topic));
+      assert.ok(mirrored(`im.${from}.events`), `${from}->${to} mirrors im.${from}.events`);
+      assert.ok(consumed.test(`im.${from}.events`));
+      assert.ok(!mirrored(`im.${to}.events`), `${from}->${to} would send ${to}'s own topic back`);
+      assert.ok(!mirrored(`im-${from}-events`), `${from}->${to} topic pattern is not anchored on dots`);
+    }
+  });
+});
