@@ -41,6 +41,8 @@ describe('WebSocket gateway', () => {
     });
     assert.deepEqual(acks.map((x: any) => x.ref), Array.from({ length: 20 }, (_, i) => `r${i}`));
     assert.deepEqual(acks.map((x: any) => x.seq), Array.from({ length: 20 }, (_, i) => i + 1));
+    // Acks do not wait for the read models; history is read once they have caught up.
+    await server.projections.waitFor(await server.store.headPosition());
     const stored = await api.request('GET', `/v1/conversations/${c}/messages?limit=100`, { token: a.token });
     assert.deepEqual(stored.body.items.map((m: any) => m.messageId), acks.map((x: any) => x.messageId));
     for (const device of [bPhone, bLaptop, aWs]) {
