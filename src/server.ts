@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -13,11 +14,13 @@ import { conversationStream, userStream } from './domain/streams.js';
 import { evolveUser, initialUserState, type UserState } from './domain/user.js';
 import { SqliteEventStore } from './eventstore/sqlite.js';
 import { StateCache } from './eventstore/stateCache.js';
-import type { EventStore } from './eventstore/port.js';
+import type { EventStore, EventStoreStats } from './eventstore/port.js';
 import { Gateway } from './gateway/gateway.js';
 import { ProjectionRunner } from './projections/runner.js';
 import type { ReadStore } from './projections/readStore.js';
+import type { RebuildTarget } from './projections/rebuild.js';
 import { SqliteReadStore } from './projections/stores/sqlite.js';
+import { SqliteRebuildTarget } from './projections/stores/sqliteRebuild.js';
 
 export const VERSION = '0.1.0';
 
@@ -41,15 +44,33 @@ export const userFold = { initialState: initialUserState, evolve: evolveUser, st
 
 export const newConversationCache = (store: EventStore) => new StateCache<ConversationState, ConversationEvent>(store, conversationFold);
 
-/** Opens the stores the configuration selects. Only this file and the CLI know concrete adapters. */
-export function openStores(config: Config): { store: EventStore; readStore: ReadStore; close(): void } {
+export interface Stores {
+  store: EventStore;
+  readStore: ReadStore;
+  /** For operators: figures about the stored events, and zero-downtime projection rebuilds. */
+  stats: EventStoreStats;
+  rebuilds: RebuildTarget;
+  close(): void;
+}
+
+/** The data directory holds no stores and the caller asked not to create them. */
+export class StoresMissing extends Error {}
+
+/**
+ * Opens the stores the configuration selects. Only this file and the CLI know concrete adapters.
+ * With `create: false` (the operator CLI) missing stores are an error, and nothing is created.
+ */
+export function openStores(config: Config, { create = true }: { create?: boolean } = {}): Stores {
   if (config.EVENT_STORE !== 'sqlite' || config.READ_STORE !== 'sqlite' || config.REPLICATION !== 'off') {
     throw new Error(
       'only the embedded profile (EVENT_STORE=sqlite READ_STORE=sqlite REPLICATION=off) is available in this build',
     );
   }
-  const db = openSqlite(join(config.DATA_DIR, 'chat.db'));
-  return { store: new SqliteEventStore(db), readStore: new SqliteReadStore(db), close: () => db.close() };
+  const file = join(config.DATA_DIR, 'chat.db');
+  if (!create && !existsSync(file)) throw new StoresMissing(`DATA_DIR=${config.DATA_DIR} holds no chat data (${file} does not exist)`);
+  const db = openSqlite(file, { create });
+  const store = new SqliteEventStore(db);
+  return { store, readStore: new SqliteReadStore(db), stats: store, rebuilds: new SqliteRebuildTarget(db), close: () => db.close() };
 }
 
 export async function startServer(config: Config, logger: Logger = pino({ level: config.LOG_LEVEL })): Promise<RunningServer> {
