@@ -48,6 +48,9 @@ export interface RebuildOptions {
   onBatch?: (position: number, events: number) => Promise<void> | void;
 }
 
+/** Another rebuild holds the target; two at once would overwrite each other's shadow copies. */
+export class RebuildRunning extends Error {}
+
 export class RebuildInterrupted extends Error {
   constructor() {
     super('rebuild interrupted: the shadow copies were dropped and the live projections are untouched');

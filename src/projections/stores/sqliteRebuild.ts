@@ -1,14 +1,12 @@
 import type { SqliteDatabase } from '../../db/sqlite.js';
 import type { ProjectionName } from '../projectors.js';
-import type { RebuildTarget, ShadowBuild } from '../rebuild.js';
+import { RebuildRunning, type RebuildTarget, type ShadowBuild } from '../rebuild.js';
 import { liveTables, SqliteReadStore, tablesOfProjection, tablesWithSuffix } from './sqlite.js';
 
 const SHADOW = '__shadow';
 const RETIRED = '__retired';
 const shadowTables = tablesWithSuffix(SHADOW);
 const LOCK = 'rm_rebuild_lock';
-
-export class RebuildRunning extends Error {}
 
 /** Whether a process with this id is alive on this machine (the embedded file is local). */
 function processAlive(pid: number): boolean {

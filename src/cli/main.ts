@@ -1,0 +1,32 @@
+import { Command } from 'commander';
+import { ConfigError } from '../config.js';
+import { StoresMissing, VERSION } from '../server.js';
+import { analyticsCommand } from './analytics.js';
+import { CliError } from './context.js';
+import { eventsCommand } from './events.js';
+import { exportUserCommand } from './exportUser.js';
+import { rebuildCommand } from './rebuild.js';
+import { replayCommand } from './replay.js';
+import { statusCommand } from './status.js';
+
+const program = new Command('im')
+  .description(
+    'Operator CLI of the chat backend. It reads the same environment as the server (DATA_DIR, EVENT_STORE, READ_STORE, ...) ' +
+      'and works next to a running server.',
+  )
+  .version(VERSION)
+  .addCommand(statusCommand())
+  .addCommand(rebuildCommand())
+  .addCommand(replayCommand())
+  .addCommand(eventsCommand())
+  .addCommand(exportUserCommand())
+  .addCommand(analyticsCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  const expected = error instanceof CliError || error instanceof ConfigError || error instanceof StoresMissing;
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`im: ${expected ? message : `failed: ${message}`}\n`);
+  process.exitCode = error instanceof CliError ? error.exitCode : 1;
+}
