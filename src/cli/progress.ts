@@ -20,7 +20,7 @@ export const pacingDelay = (events: number, elapsedMs: number, maxRate: number) 
  * A progress bar on stderr with events/s and an ETA. Without a terminal it prints a plain line
  * every second instead, so logs of a long rebuild still show how it goes.
  */
-export function progressBar(label: string, total: number): Progress {
+export function progressBar(label: string, initialTotal: number): Progress {
   const bar = new SingleBar(
     {
       format: `${label} [{bar}] {percentage}% | {value}/{total} events | {rate} events/s | ETA {eta_formatted}`,
@@ -34,15 +34,18 @@ export function progressBar(label: string, total: number): Progress {
   );
   const started = Date.now();
   let events = 0;
-  bar.start(total, 0, { rate: 0 });
+  let shown = false;
   return {
     update(done, total) {
+      // Shown from the first batch on, so that a command refused up front prints only its error.
+      if (!shown) bar.start(initialTotal, 0, { rate: 0 });
+      shown = true;
       events = done;
       bar.setTotal(total);
       bar.update(done, { rate: rateOf(done, Date.now() - started) });
     },
     stop() {
-      bar.stop();
+      if (shown) bar.stop();
       const ms = Date.now() - started;
       return { events, seconds: ms / 1000, rate: rateOf(events, ms) };
     },
