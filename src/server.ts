@@ -16,6 +16,10 @@ import { SqliteEventStore } from './eventstore/sqlite.js';
 import { StateCache } from './eventstore/stateCache.js';
 import type { EventStore, EventStoreStats } from './eventstore/port.js';
 import { Gateway } from './gateway/gateway.js';
+import { instrumentEventStore } from './observability/instrumentedEventStore.js';
+import { createMetrics, observeConnections, observeProjectionLag, type Metrics } from './observability/metrics.js';
+import { readinessCheck } from './observability/readiness.js';
+import { checkpointLags } from './projections/lag.js';
 import { ProjectionRunner } from './projections/runner.js';
 import type { ReadStore } from './projections/readStore.js';
 import type { RebuildTarget } from './projections/rebuild.js';
@@ -23,6 +27,7 @@ import { SqliteReadStore } from './projections/stores/sqlite.js';
 import { SqliteRebuildTarget } from './projections/stores/sqliteRebuild.js';
 
 export const VERSION = '0.1.0';
+const SHUTDOWN_PROJECTION_WAIT_MS = 5000;
 
 export interface RunningServer {
   port: number;
@@ -31,6 +36,7 @@ export interface RunningServer {
   readStore: ReadStore;
   projections: ProjectionRunner;
   gateway: Gateway;
+  metrics: Metrics;
   /** Graceful stop: no new connections, sockets closed with "going away", checkpoints flushed. */
   close(): Promise<void>;
 }
@@ -74,7 +80,10 @@ export function openStores(config: Config, { create = true }: { create?: boolean
 }
 
 export async function startServer(config: Config, logger: Logger = pino({ level: config.LOG_LEVEL })): Promise<RunningServer> {
-  const { store, readStore, close: closeStores } = openStores(config);
+  const metrics = createMetrics();
+  const stores = openStores(config);
+  const { readStore, close: closeStores } = stores;
+  const store = instrumentEventStore(stores.store, metrics);
   const projections = new ProjectionRunner({
     store,
     readStore,
@@ -93,9 +102,17 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
   );
   const tokens = new TokenService(loadSigningKey(config.AUTH_SECRET, config.DATA_DIR), config.TOKEN_TTL_SECONDS);
   const waitForProjections = (position: number) => projections.waitFor(position);
+  const lags = async () => (await checkpointLags(store, await readStore.checkpoints())).lags;
+  observeProjectionLag(metrics, lags);
   const app = createApp(
     { service, store, readStore, tokens, waitForProjections },
-    { bodyLimitBytes: config.BODY_LIMIT_BYTES, logger, version: VERSION },
+    {
+      bodyLimitBytes: config.BODY_LIMIT_BYTES,
+      logger,
+      version: VERSION,
+      metrics,
+      readiness: readinessCheck(store, readStore, config.READY_MAX_LAG_SECONDS),
+    },
   );
   const http = createServer(app);
   const gateway = new Gateway({
@@ -110,6 +127,7 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
     heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
   });
   await gateway.start(http);
+  observeConnections(metrics, gateway);
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(config.PORT, config.HOST, () => resolve());
@@ -123,10 +141,13 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
       await gateway.stop();
       http.closeIdleConnections();
       await stopped;
+      // What the drained commands appended reaches the read models (and their checkpoints) now,
+      // rather than at the next start.
+      await projections.waitFor(await store.headPosition(), SHUTDOWN_PROJECTION_WAIT_MS);
       await projections.stop();
       await store.close();
       await readStore.close();
       closeStores();
     })());
-  return { port, http, store, readStore, projections, gateway, close };
+  return { port, http, store, readStore, projections, gateway, metrics, close };
 }

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { loadConfig, type Config } from '../config.js';
-import { openStores, type Stores } from '../server.js';
+import type { Stores } from '../server.js';
 import { projectionNames, type ProjectionName } from '../projections/projectors.js';
 
 /** A failure to report as one line on stderr, with this exit code. */
@@ -15,17 +15,26 @@ export class CliError extends Error {
 
 export interface CliContext extends Stores {
   config: Config;
+  server: typeof import('../server.js');
 }
 
 /**
  * Opens the configured stores (the same environment as the server) without creating any, runs
- * the command and closes them again, whatever happens.
+ * the command and closes them again, whatever happens. The server's modules load only here, so
+ * `--help` and refused arguments answer at once.
  */
 export async function withStores<T>(run: (ctx: CliContext) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const stores = openStores(config, { create: false });
+  const server = await import('../server.js');
+  let stores: Stores;
   try {
-    return await run({ ...stores, config });
+    stores = server.openStores(config, { create: false });
+  } catch (error) {
+    if (error instanceof server.StoresMissing) throw new CliError(error.message);
+    throw error;
+  }
+  try {
+    return await run({ ...stores, config, server });
   } finally {
     await stores.store.close();
     await stores.readStore.close();

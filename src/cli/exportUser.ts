@@ -8,7 +8,6 @@ import type { EventStore, RecordedEvent } from '../eventstore/port.js';
 import { toDomainEvent } from '../eventstore/stateCache.js';
 import type { ConversationListItem } from '../projections/model.js';
 import type { ReadStore } from '../projections/readStore.js';
-import { userFold } from '../server.js';
 import { CliError, withStores } from './context.js';
 
 const userId = z.string().min(1).max(128);
@@ -65,7 +64,7 @@ export const exportUserCommand = () =>
     .action(async (id: string) => {
       const parsed = userId.safeParse(id);
       if (!parsed.success) throw new CliError('user id must be 1 to 128 characters');
-      const exported = await withStores(async ({ store, readStore }) => {
+      const exported = await withStores(async ({ store, readStore, server: { userFold } }) => {
         const recorded = await store.readStream(userStream(parsed.data));
         if (recorded.length === 0) throw new CliError(`no user ${parsed.data}`);
         let state = userFold.initialState(parsed.data);

@@ -2,7 +2,6 @@ import { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { projectionNames, type ProjectionName } from '../projections/projectors.js';
 import { rebuildProjections, RebuildInterrupted, RebuildRunning } from '../projections/rebuild.js';
-import { newConversationCache } from '../server.js';
 import { CliError, projectionsOrAll, wholeNumber, withStores } from './context.js';
 import { pacingDelay, progressBar } from './progress.js';
 
@@ -37,7 +36,7 @@ export const rebuildCommand = () =>
     .action((names: ProjectionName[], flags: RebuildFlags) => rebuild(names, flags));
 
 async function rebuild(names: ProjectionName[], { batchSize, maxRate }: RebuildFlags): Promise<void> {
-  await withStores(async ({ store, rebuilds, config }) => {
+  await withStores(async ({ store, rebuilds, config, server }) => {
     const progress = progressBar(`rebuild ${names.length === projectionNames.length ? 'all' : names.join(',')}`, await store.headPosition());
     const started = Date.now();
     let events = 0;
@@ -45,7 +44,7 @@ async function rebuild(names: ProjectionName[], { batchSize, maxRate }: RebuildF
       const position = await interruptible((signal) =>
         rebuildProjections(
           names,
-          { store, target: rebuilds, conversations: newConversationCache(store), options: { inboxPullThreshold: config.INBOX_PULL_THRESHOLD } },
+          { store, target: rebuilds, conversations: server.newConversationCache(store), options: { inboxPullThreshold: config.INBOX_PULL_THRESHOLD } },
           {
             pageSize: maxRate ? Math.min(batchSize, maxRate) : batchSize,
             signal,

@@ -1,7 +1,6 @@
 import { Command } from 'commander';
 import { projectionNames, type ProjectionName } from '../projections/projectors.js';
 import { ProjectionRunner } from '../projections/runner.js';
-import { newConversationCache } from '../server.js';
 import { CliError, projectionName, requireAtMostHead, wholeNumber, withStores } from './context.js';
 import { progressBar } from './progress.js';
 import { interruptible } from './rebuild.js';
@@ -26,7 +25,7 @@ export const replayCommand = () =>
     .action((flags: ReplayFlags) => replay(flags));
 
 async function replay({ from, to, projection, batchSize }: ReplayFlags): Promise<void> {
-  await withStores(async ({ store, readStore, config }) => {
+  await withStores(async ({ store, readStore, config, server }) => {
     const head = await store.headPosition();
     const last = to ?? head;
     requireAtMostHead('--from', from, head);
@@ -36,7 +35,7 @@ async function replay({ from, to, projection, batchSize }: ReplayFlags): Promise
     const runner = new ProjectionRunner({
       store,
       readStore,
-      conversations: newConversationCache(store),
+      conversations: server.newConversationCache(store),
       options: { inboxPullThreshold: config.INBOX_PULL_THRESHOLD },
       names,
     });
