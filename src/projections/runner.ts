@@ -128,7 +128,7 @@ export class ProjectionRunner {
       if (!stream) continue;
       const event = toDomainEvent(recorded);
       const conversation =
-        stream.kind === 'conversation' ? await this.deps.conversations.after(stream.id, recorded) : null;
+        stream.kind === 'conversation' ? await this.deps.conversations.after(stream.id, recorded, event) : null;
       const input = {
         event,
         streamKind: stream.kind,

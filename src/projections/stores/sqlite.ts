@@ -87,6 +87,7 @@ export class SqliteReadStore implements ReadStore {
   /** Next userSeq per user, valid only while no other connection has written (see apply). */
   private readonly userSeqs = new Map<string, number>();
   private dataVersion: number | null = null;
+  private inboxDoc: { position: number; json: string } | null = null;
   private readonly applyTx: (batch: WriteBatch) => void;
   private readonly q: Record<string, Statement>;
 
@@ -204,8 +205,10 @@ export class SqliteReadStore implements ReadStore {
   private applyWrite(position: number, write: Write): void {
     if (write.kind === 'inbox') {
       const { userId, ...entry } = write.entry;
+      // One event fans out the same entry to every recipient: serialise it once.
+      if (this.inboxDoc?.position !== position) this.inboxDoc = { position, json: JSON.stringify(entry) };
       const next = this.nextUserSeq(userId);
-      const info = this.inboxStmts.insert.run(userId, next, position, JSON.stringify(entry));
+      const info = this.inboxStmts.insert.run(userId, next, position, this.inboxDoc.json);
       if (info.changes === 1) this.userSeqs.set(userId, next);
       return;
     }
