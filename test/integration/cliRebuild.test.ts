@@ -127,7 +127,7 @@ describe('im rebuild next to a running server', () => {
   });
 
   it('refuses a second rebuild while one is running', async () => {
-    const first = spawnCli(['rebuild', 'all', '--max-rate', '150', '--batch-size', '50'], env);
+    const first = spawnCli(['rebuild', 'all', '--max-rate', '40', '--batch-size', '20'], env);
     while (!/[1-9]\d* events\/s/.test(first.stderr)) await new Promise((r) => setTimeout(r, 50));
     const second = await runCli(['rebuild', 'inbox'], env);
     assert.equal(first.child.exitCode, null, 'the first rebuild is still running');
