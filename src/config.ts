@@ -24,6 +24,8 @@ export const configSchema = z.object({
   HEARTBEAT_INTERVAL_MS: int(100, 10 * 60 * 1000).default(30_000),
   INBOX_PULL_THRESHOLD: int(1, 1_000_000).default(500),
   MAX_GROUP_SIZE: int(2, 1_000_000).default(5000),
+  /** /readyz answers 503 while a projection's oldest unapplied event is older than this. */
+  READY_MAX_LAG_SECONDS: int(1, 24 * 3600).default(30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

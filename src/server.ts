@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -6,7 +7,7 @@ import { createApp } from './api/app.js';
 import { TokenService, loadSigningKey } from './api/auth.js';
 import { ChatService } from './commands/service.js';
 import type { Config } from './config.js';
-import { openSqlite, type SqliteDatabase } from './db/sqlite.js';
+import { openSqlite } from './db/sqlite.js';
 import { initialConversationState, evolveConversation, type ConversationState } from './domain/conversation.js';
 import { DomainError } from './domain/errors.js';
 import type { ConversationEvent, UserEvent } from './domain/events.js';
@@ -15,15 +16,22 @@ import { evolveUser, initialUserState, type UserState } from './domain/user.js';
 import { EsdbEventStore } from './eventstore/esdb.js';
 import { SqliteEventStore } from './eventstore/sqlite.js';
 import { StateCache } from './eventstore/stateCache.js';
-import type { EventStore } from './eventstore/port.js';
+import type { EventStore, EventStoreStats } from './eventstore/port.js';
 import { Gateway } from './gateway/gateway.js';
+import { instrumentEventStore } from './observability/instrumentedEventStore.js';
+import { createMetrics, observeConnections, observeProjectionLag, type Metrics } from './observability/metrics.js';
+import { readinessCheck } from './observability/readiness.js';
+import { checkpointLags } from './projections/lag.js';
 import { ProjectionRunner } from './projections/runner.js';
 import type { ReadStore } from './projections/readStore.js';
+import type { RebuildTarget } from './projections/rebuild.js';
 import { MongoReadStore } from './projections/stores/mongo.js';
 import { SqliteReadStore } from './projections/stores/sqlite.js';
+import { SqliteRebuildTarget } from './projections/stores/sqliteRebuild.js';
 import { startReplication, type Replication } from './replication/index.js';
 
 export const VERSION = '0.1.0';
+const SHUTDOWN_PROJECTION_WAIT_MS = 5000;
 
 export interface RunningServer {
   port: number;
@@ -33,6 +41,7 @@ export interface RunningServer {
   projections: ProjectionRunner;
   gateway: Gateway;
   replication: Replication | null;
+  metrics: Metrics;
   /** Graceful stop: no new connections, sockets closed with "going away", checkpoints flushed. */
   close(): Promise<void>;
 }
@@ -46,18 +55,38 @@ export const userFold = { initialState: initialUserState, evolve: evolveUser, st
 
 export const newConversationCache = (store: EventStore) => new StateCache<ConversationState, ConversationEvent>(store, conversationFold);
 
-/** Opens the stores the configuration selects. Only this file and the CLI know concrete adapters. */
-export async function openStores(config: Config): Promise<{ store: EventStore; readStore: ReadStore; close(): void }> {
-  const db = openSqlite(join(config.DATA_DIR, 'chat.db'));
-  const store = openEventStore(config, db);
-  const readStore = config.READ_STORE === 'mongo' ? await MongoReadStore.connect(config.MONGO_URL!) : new SqliteReadStore(db);
-  return { store, readStore, close: () => db.close() };
+export interface Stores {
+  store: EventStore;
+  readStore: ReadStore;
+  /** For operators: figures about the stored events (SQLite event store only). */
+  stats: EventStoreStats | null;
+  /** Zero-downtime projection rebuilds (SQLite read store only). */
+  rebuilds: RebuildTarget | null;
+  close(): void;
 }
 
-/** EVENT_STORE is chosen on its own: with esdb, the SQLite file holds only the read models. */
-function openEventStore(config: Config, db: SqliteDatabase): EventStore {
-  // loadConfig refuses EVENT_STORE=esdb without ESDB_URL.
-  return config.EVENT_STORE === 'esdb' ? EsdbEventStore.connect(config.ESDB_URL!) : new SqliteEventStore(db);
+/** The data directory holds no stores and the caller asked not to create them. */
+export class StoresMissing extends Error {}
+
+/**
+ * Opens the stores the configuration selects. Only this file and the CLI know concrete adapters.
+ * With `create: false` (the operator CLI) missing stores are an error, and nothing is created.
+ */
+export async function openStores(config: Config, { create = true }: { create?: boolean } = {}): Promise<Stores> {
+  const file = join(config.DATA_DIR, 'chat.db');
+  if (!create && !existsSync(file)) throw new StoresMissing(`DATA_DIR=${config.DATA_DIR} holds no chat data (${file} does not exist)`);
+  const db = openSqlite(file, { create });
+  const sqliteEvents = config.EVENT_STORE === 'sqlite' ? new SqliteEventStore(db) : null;
+  // loadConfig refuses EVENT_STORE=esdb without ESDB_URL, and READ_STORE=mongo without MONGO_URL.
+  const store = sqliteEvents ?? EsdbEventStore.connect(config.ESDB_URL!);
+  const mongo = config.READ_STORE === 'mongo';
+  return {
+    store,
+    readStore: mongo ? await MongoReadStore.connect(config.MONGO_URL!) : new SqliteReadStore(db),
+    stats: sqliteEvents,
+    rebuilds: mongo ? null : new SqliteRebuildTarget(db),
+    close: () => db.close(),
+  };
 }
 
 /**
@@ -79,8 +108,11 @@ async function waitForEventStore(store: EventStore, logger: Logger): Promise<voi
 }
 
 export async function startServer(config: Config, logger: Logger = pino({ level: config.LOG_LEVEL })): Promise<RunningServer> {
-  const { store, readStore, close: closeStores } = await openStores(config);
-  await waitForEventStore(store, logger);
+  const metrics = createMetrics();
+  const stores = await openStores(config);
+  const { readStore, close: closeStores } = stores;
+  await waitForEventStore(stores.store, logger);
+  const store = instrumentEventStore(stores.store, metrics);
   const projections = new ProjectionRunner({
     store,
     readStore,
@@ -99,9 +131,18 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
   );
   const tokens = new TokenService(loadSigningKey(config.AUTH_SECRET, config.DATA_DIR), config.TOKEN_TTL_SECONDS);
   const waitForProjections = (position: number) => projections.waitFor(position);
+  const lags = async () => (await checkpointLags(store, await readStore.checkpoints())).lags;
+  observeProjectionLag(metrics, lags);
   const app = createApp(
     { service, store, readStore, tokens, waitForProjections },
-    { bodyLimitBytes: config.BODY_LIMIT_BYTES, adminToken: config.ADMIN_TOKEN, logger, version: VERSION },
+    {
+      bodyLimitBytes: config.BODY_LIMIT_BYTES,
+      adminToken: config.ADMIN_TOKEN,
+      logger,
+      version: VERSION,
+      metrics,
+      readiness: readinessCheck(store, readStore, config.READY_MAX_LAG_SECONDS),
+    },
   );
   const http = createServer(app);
   const gateway = new Gateway({
@@ -116,6 +157,7 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
     heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
   });
   await gateway.start(http);
+  observeConnections(metrics, gateway);
   const replication =
     config.REPLICATION === 'kafka'
       ? startReplication({ brokers: config.KAFKA_BROKERS!, dcId: config.DC_ID, store, readStore, logger })
@@ -134,10 +176,13 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
       http.closeIdleConnections();
       await stopped;
       await replication?.stop();
+      // What the drained commands appended reaches the read models (and their checkpoints) now,
+      // rather than at the next start.
+      await projections.waitFor(await store.headPosition(), SHUTDOWN_PROJECTION_WAIT_MS);
       await projections.stop();
       await store.close();
       await readStore.close();
       closeStores();
     })());
-  return { port, http, store, readStore, projections, gateway, replication, close };
+  return { port, http, store, readStore, projections, gateway, replication, metrics, close };
 }

@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
+import { httpMetrics } from '../observability/http.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Readiness } from '../observability/readiness.js';
 import { describeError } from './errors.js';
 import { openApiDocument } from './openapi.js';
 import { mount } from './route.js';
@@ -12,6 +15,8 @@ export interface AppOptions {
   adminToken?: string;
   logger: Logger;
   version: string;
+  metrics: Metrics;
+  readiness(): Promise<Readiness>;
 }
 
 /** The express application: JSON in and out, request ids, one error mapping. */
@@ -19,6 +24,7 @@ export function createApp(deps: ApiDeps, options: AppOptions) {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.use(httpMetrics(options.metrics.httpDuration));
   app.use(
     pinoHttp({
       logger: options.logger,
@@ -36,6 +42,13 @@ export function createApp(deps: ApiDeps, options: AppOptions) {
   const document = openApiDocument(all, options.version);
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const readiness = await options.readiness();
+    res.status(readiness.ready ? 200 : 503).json(readiness.ready ? { status: 'ready' } : { status: 'unavailable', reason: readiness.reason });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
   });
   app.get('/v1/openapi.json', (_req, res) => {
     res.json(document);

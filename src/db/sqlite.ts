@@ -11,9 +11,9 @@ export type SqliteDatabase = Database.Database;
  * acknowledged survives a process kill and a power loss alike. NORMAL would only survive the
  * former. Group commit (see eventstore/sqlite.ts) amortises the fsync over many appends.
  */
-export function openSqlite(file: string): SqliteDatabase {
-  mkdirSync(dirname(file), { recursive: true });
-  const db = new Database(file);
+export function openSqlite(file: string, { create = true }: { create?: boolean } = {}): SqliteDatabase {
+  if (create) mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file, { fileMustExist: !create });
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');

@@ -57,3 +57,9 @@ export interface EventStore {
 }
 
 export type { ExpectedRevision };
+
+/** Store-wide figures for operators (`im status`). */
+export interface EventStoreStats {
+  /** Stored events per type. */
+  countByType(): Promise<Record<string, number>>;
+}

@@ -1,4 +1,4 @@
-import type { Statement } from 'better-sqlite3';
+import type { Statement, Transaction } from 'better-sqlite3';
 import type { SqliteDatabase } from '../db/sqlite.js';
 import { WrongExpectedRevision } from '../domain/errors.js';
 import type { EventMetadata } from '../domain/events.js';
@@ -7,6 +7,7 @@ import { subscriptionLoop } from './subscriptionLoop.js';
 import type {
   AppendResult,
   EventStore,
+  EventStoreStats,
   EventToAppend,
   ReadStreamOptions,
   RecordedEvent,
@@ -39,7 +40,7 @@ const EXTERNAL_WRITER_POLL_MS = 250;
  * transaction (group commit): one fsync for the whole group, and each append still gets its own
  * expected-revision check and its own outcome through a savepoint.
  */
-export class SqliteEventStore implements EventStore {
+export class SqliteEventStore implements EventStore, EventStoreStats {
   private pending: PendingAppend[] = [];
   private flushScheduled = false;
   private commitWaiters: (() => void)[] = [];
@@ -50,8 +51,9 @@ export class SqliteEventStore implements EventStore {
     readStream: Statement<[string, number, number], EventRow>;
     readAll: Statement<[number, number], EventRow>;
     head: Statement<[], { position: number | null }>;
+    countByType: Statement<[], { type: string; n: number }>;
   };
-  private readonly commitGroup: (group: PendingAppend[]) => (AppendResult | Error)[];
+  private readonly commitGroup: Transaction<(group: PendingAppend[]) => (AppendResult | Error)[]>;
 
   constructor(private readonly db: SqliteDatabase) {
     db.exec(`
@@ -77,6 +79,7 @@ export class SqliteEventStore implements EventStore {
       ),
       readAll: db.prepare('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
       head: db.prepare('SELECT MAX(position) AS position FROM events'),
+      countByType: db.prepare('SELECT type, COUNT(*) AS n FROM events GROUP BY type ORDER BY type'),
     };
     const appendOne = db.transaction((p: PendingAppend) => this.appendNow(p));
     this.commitGroup = db.transaction((group: PendingAppend[]) =>
@@ -107,7 +110,9 @@ export class SqliteEventStore implements EventStore {
     this.pending = [];
     let outcomes: (AppendResult | Error)[];
     try {
-      outcomes = this.commitGroup(group);
+      // IMMEDIATE takes the write lock up front (waiting out busy_timeout for another process,
+      // such as the operator CLI): a deferred transaction that reads first could fail outright.
+      outcomes = this.commitGroup.immediate(group);
     } catch (error) {
       for (const p of group) p.reject(error);
       return;
@@ -177,6 +182,10 @@ export class SqliteEventStore implements EventStore {
 
   async headPosition(): Promise<number> {
     return this.stmt.head.get()?.position ?? 0;
+  }
+
+  async countByType(): Promise<Record<string, number>> {
+    return Object.fromEntries(this.stmt.countByType.all().map((r) => [r.type, r.n]));
   }
 
   subscribeAll(options: SubscribeOptions, handler: (batch: RecordedEvent[]) => Promise<void> | void): Subscription {

@@ -40,11 +40,12 @@ export class StateCache<S, E extends DomainEvent> {
   /**
    * The state right after `event`, for consumers that follow the global feed. Events usually arrive
    * one revision after the cached one; anything else (a restart, a replay) refolds from the store.
+   * A caller that has parsed the event already passes it, so it is parsed once.
    */
-  async after(id: string, event: RecordedEvent): Promise<S> {
+  async after(id: string, event: RecordedEvent, parsed: DomainEvent = toDomainEvent(event)): Promise<S> {
     const cached = this.cache.get(id);
     if (cached && cached.revision === event.revision - 1) {
-      cached.state = this.spec.evolve(cached.state, toDomainEvent(event) as E, event.revision, event.metadata.at);
+      cached.state = this.spec.evolve(cached.state, parsed as E, event.revision, event.metadata.at);
       cached.revision = event.revision;
       return cached.state;
     }

@@ -6,7 +6,7 @@ import { bearerToken, type Principal, type TokenService } from '../api/auth.js';
 import { describeError } from '../api/errors.js';
 import type { ChatService } from '../commands/service.js';
 import { eventAudience, type ConversationState } from '../domain/conversation.js';
-import { conflict } from '../domain/errors.js';
+import { conflict, DomainError } from '../domain/errors.js';
 import type { ConversationEvent } from '../domain/events.js';
 import { conversationStream, parseStreamId } from '../domain/streams.js';
 import type { EventStore, RecordedEvent, Subscription } from '../eventstore/port.js';
@@ -32,6 +32,8 @@ export const WS_PATH = '/v1/ws';
 /** A sync replays at most this many events; `complete: false` tells the client to sync again. */
 const MAX_REPLAY = 10_000;
 const REPLAY_PAGE = 500;
+/** How long a graceful stop waits for frames being handled before closing the sockets anyway. */
+const DRAIN_TIMEOUT_MS = 5000;
 
 /**
  * The WebSocket gateway: authenticates sockets, fans every conversation event out to the online
@@ -43,6 +45,9 @@ export class Gateway {
   private feedPosition = 0;
   private subscription: Subscription | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
+  /** Frames being handled; a graceful stop lets them finish so their acks still go out. */
+  private readonly inFlight = new Set<Promise<void>>();
+  private stopping = false;
 
   constructor(private readonly deps: GatewayDeps) {
     // Compression off: it costs CPU per socket per frame, and chat frames are small.
@@ -66,7 +71,9 @@ export class Gateway {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
+    await Promise.race([Promise.allSettled(this.inFlight), new Promise((r) => setTimeout(r, DRAIN_TIMEOUT_MS).unref())]);
     for (const set of this.sessions.values()) for (const s of set) s.socket.close(1001, 'server going away');
     await this.subscription?.close();
     await new Promise((resolve) => this.wss.close(resolve));
@@ -93,7 +100,11 @@ export class Gateway {
     if (!set) this.sessions.set(principal.userId, (set = new Set()));
     set.add(session);
     ws.on('pong', () => (session.alive = true));
-    ws.on('message', (data, isBinary) => void this.onMessage(session, data, isBinary));
+    ws.on('message', (data, isBinary) => {
+      const handling = this.onMessage(session, data, isBinary);
+      this.inFlight.add(handling);
+      void handling.finally(() => this.inFlight.delete(handling));
+    });
     ws.on('error', (err) => this.deps.logger.debug({ err, userId: principal.userId }, 'socket error'));
     ws.on('close', () => {
       set.delete(session);
@@ -146,6 +157,7 @@ export class Gateway {
         return;
       }
       ref = typeof (raw as { ref?: unknown })?.ref === 'string' ? (raw as { ref: string }).ref : undefined;
+      if (this.stopping) throw new DomainError('unavailable', 'the server is shutting down; reconnect and send again');
       const frame = clientFrame.parse(raw);
       await this.handle(session, frame);
     } catch (error) {

@@ -120,10 +120,17 @@ export type Write =
       entry: Omit<InboxEntry, 'userSeq'>;
     };
 
-/** A batch of writes with the event position each came from, plus the checkpoints to store. */
+/** A batch of writes with the projection and event position each came from, plus the checkpoints to store. */
 export interface WriteBatch {
-  writes: { position: number; write: Write }[];
+  writes: { projection: string; position: number; write: Write }[];
+  /** Checkpoints reached; a store never moves one backwards. */
   checkpoints: Record<string, number>;
+  /**
+   * An operator's replay: writes at or below their projection's stored checkpoint are applied
+   * again, each still guarded by its document's position. Without it they are skipped, because
+   * another writer (a rebuild that swapped in a fresh copy) has already applied them.
+   */
+  reapply?: boolean;
 }
 
 export interface ConversationListItem {

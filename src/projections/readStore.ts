@@ -51,7 +51,12 @@ export interface ListOptions {
  * the API needs. Implementations: stores/sqlite.ts (embedded), stores/mongo.ts (production).
  */
 export interface ReadStore {
-  /** Applies the writes in order and stores the checkpoints; a repeat application changes nothing. */
+  /**
+   * Applies the writes in order and stores the checkpoints; a repeat application changes nothing.
+   * The stored checkpoints are the truth: a write at or below its projection's stored checkpoint is
+   * skipped (unless the batch is a replay), and a checkpoint never moves backwards, so a runner whose
+   * in-memory checkpoints fell behind (another process swapped a rebuilt copy in) is harmless.
+   */
   apply(batch: WriteBatch): Promise<void>;
   checkpoints(): Promise<Record<string, number>>;
   /** Empties the given projections' documents and checkpoints, for a rebuild from position 0. */

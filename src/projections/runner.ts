@@ -16,7 +16,24 @@ export interface RunnerDeps {
   onError?: (error: unknown) => void;
 }
 
+export interface CatchUpOptions {
+  /** Events per read and per write batch (one transaction each). */
+  pageSize?: number;
+  /** Stops between batches once aborted; what was applied so far stays, with its checkpoints. */
+  signal?: AbortSignal;
+  /** Called after every batch with the position reached; awaited, so it can also pace the run. */
+  onBatch?: (position: number, events: number) => Promise<void> | void;
+}
+
 const PAGE = 1000;
+
+/**
+ * A replay of [from, to] moves a checkpoint only when the range joins up with it: past a gap, the
+ * events in between were never applied and must stay ahead of the checkpoint.
+ */
+export function replayedCheckpoint(checkpoint: number, from: number, reached: number): number {
+  return checkpoint >= from - 1 ? Math.max(checkpoint, reached) : checkpoint;
+}
 
 /**
  * Runs projectors over the global feed. Each projection has its own checkpoint; one batch of
@@ -46,14 +63,32 @@ export class ProjectionRunner {
   }
 
   /** Processes everything up to the current head, without subscribing (rebuilds, tests, CLI). */
-  async catchUp(onProgress?: (position: number) => void): Promise<number> {
+  async catchUp({ pageSize = PAGE, signal, onBatch }: CatchUpOptions = {}): Promise<number> {
     await this.loadCheckpoints();
-    for (;;) {
-      const batch = await this.deps.store.readAll(this.position, PAGE);
-      if (batch.length === 0) return this.position;
+    while (!signal?.aborted) {
+      const batch = await this.deps.store.readAll(this.position, pageSize);
+      if (batch.length === 0) break;
       await this.process(batch);
-      onProgress?.(this.position);
+      await onBatch?.(this.position, batch.length);
     }
+    return this.position;
+  }
+
+  /**
+   * Applies the events with from <= position <= to again. Every write is still guarded by its
+   * document's position, so documents that are intact do not change; missing ones come back.
+   */
+  async replay(from: number, to: number, { pageSize = PAGE, signal, onBatch }: CatchUpOptions = {}): Promise<number> {
+    await this.loadCheckpoints();
+    let after = from - 1;
+    while (after < to && !signal?.aborted) {
+      const events = (await this.deps.store.readAll(after, Math.min(pageSize, to - after))).filter((e) => e.position <= to);
+      if (events.length === 0) break;
+      await this.process(events, from);
+      after = events[events.length - 1]!.position;
+      await onBatch?.(after, events.length);
+    }
+    return after;
   }
 
   /** Resolves once every projection has applied `position`, or after the timeout (read-your-writes). */
@@ -84,14 +119,16 @@ export class ProjectionRunner {
     this.checkpoints = await this.deps.readStore.checkpoints();
   }
 
-  private async process(events: RecordedEvent[]): Promise<void> {
-    const batch: WriteBatch = { writes: [], checkpoints: {} };
+  /** Projects the events; `replayFrom` marks an operator's replay that started at that position. */
+  private async process(events: RecordedEvent[], replayFrom?: number): Promise<void> {
+    const reapply = replayFrom !== undefined;
+    const batch: WriteBatch = { writes: [], checkpoints: {}, reapply };
     for (const recorded of events) {
       const stream = parseStreamId(recorded.streamId);
       if (!stream) continue;
       const event = toDomainEvent(recorded);
       const conversation =
-        stream.kind === 'conversation' ? await this.deps.conversations.after(stream.id, recorded) : null;
+        stream.kind === 'conversation' ? await this.deps.conversations.after(stream.id, recorded, event) : null;
       const input = {
         event,
         streamKind: stream.kind,
@@ -101,14 +138,17 @@ export class ProjectionRunner {
         conversation,
       };
       for (const name of this.names) {
-        if (recorded.position <= (this.checkpoints[name] ?? 0)) continue;
+        if (!reapply && recorded.position <= (this.checkpoints[name] ?? 0)) continue;
         for (const write of projectors[name](input, this.deps.options)) {
-          batch.writes.push({ position: recorded.position, write });
+          batch.writes.push({ projection: name, position: recorded.position, write });
         }
       }
     }
     const last = events[events.length - 1]!.position;
-    for (const name of this.names) batch.checkpoints[name] = Math.max(this.checkpoints[name] ?? 0, last);
+    for (const name of this.names) {
+      const current = this.checkpoints[name] ?? 0;
+      batch.checkpoints[name] = reapply ? replayedCheckpoint(current, replayFrom, last) : Math.max(current, last);
+    }
     await this.deps.readStore.apply(batch);
     Object.assign(this.checkpoints, batch.checkpoints);
     const reached = this.position;

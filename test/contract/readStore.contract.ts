@@ -67,53 +67,53 @@ export function readStoreContract(name: string, makeFixture: () => Promise<ReadS
     });
 
     it('lists a user\'s conversations pinned first, then by activity, with a cursor', async () => {
-      const all = await store.listConversations(w.ann.userId, { limit: 10 });
-      const expected = await server.readStore.listConversations(w.ann.userId, { limit: 10 });
+      const all = await store.listConversations(w.users.ann.userId, { limit: 10 });
+      const expected = await server.readStore.listConversations(w.users.ann.userId, { limit: 10 });
       assert.deepEqual(all, expected);
-      assert.equal(all[0]!.conversation.conversationId, w.dm, 'the pinned direct conversation comes first');
-      const first = await store.listConversations(w.ann.userId, { limit: 1 });
+      assert.equal(all[0]!.conversation.conversationId, w.conversations.dm, 'the pinned direct conversation comes first');
+      const first = await store.listConversations(w.users.ann.userId, { limit: 1 });
       const last = first[0]!;
-      const rest = await store.listConversations(w.ann.userId, {
+      const rest = await store.listConversations(w.users.ann.userId, {
         limit: 10,
         cursor: { pinned: last.membership.pinned, lastActivityAt: last.conversation.lastActivityAt, conversationId: last.conversation.conversationId },
       });
       assert.deepEqual(rest, all.slice(1));
       assert.deepEqual(
-        (await store.listConversations(w.ann.userId, { limit: 10, archived: true })).length,
-        (await server.readStore.listConversations(w.ann.userId, { limit: 10, archived: true })).length,
+        (await store.listConversations(w.users.ann.userId, { limit: 10, archived: true })).length,
+        (await server.readStore.listConversations(w.users.ann.userId, { limit: 10, archived: true })).length,
       );
       assert.deepEqual(await store.listConversations('nobody', { limit: 10 }), []);
     });
 
     it('answers membership, members, history, idempotency lookups, inbox and users like the embedded store', async () => {
       const ref = server.readStore;
-      assert.deepEqual(await store.getConversation(w.small), await ref.getConversation(w.small));
+      assert.deepEqual(await store.getConversation(w.conversations.small), await ref.getConversation(w.conversations.small));
       assert.equal(await store.getConversation('missing'), null);
-      assert.deepEqual(await store.getMembership(w.cat.userId, w.small), await ref.getMembership(w.cat.userId, w.small));
-      assert.ok((await store.getMembership(w.cat.userId, w.small))!.leftSeq! > 0, 'cat left the small group');
-      assert.deepEqual(await store.listMembers(w.small), await ref.listMembers(w.small));
+      assert.deepEqual(await store.getMembership(w.users.cat.userId, w.conversations.small), await ref.getMembership(w.users.cat.userId, w.conversations.small));
+      assert.ok((await store.getMembership(w.users.cat.userId, w.conversations.small))!.leftSeq! > 0, 'cat left the small group');
+      assert.deepEqual(await store.listMembers(w.conversations.small), await ref.listMembers(w.conversations.small));
       for (const range of [
         { maxSeq: 100, limit: 50 },
         { afterSeq: 2, maxSeq: 100, limit: 2 },
         { beforeSeq: 6, maxSeq: 100, limit: 2 },
         { afterSeq: 1, beforeSeq: 5, maxSeq: 3, limit: 50 },
       ]) {
-        assert.deepEqual(await store.listMessages(w.dm, range), await ref.listMessages(w.dm, range), JSON.stringify(range));
+        assert.deepEqual(await store.listMessages(w.conversations.dm, range), await ref.listMessages(w.conversations.dm, range), JSON.stringify(range));
       }
-      const [firstMessage] = await ref.listMessages(w.dm, { maxSeq: 100, limit: 1 });
+      const [firstMessage] = await ref.listMessages(w.conversations.dm, { maxSeq: 100, limit: 1 });
       assert.deepEqual(
-        await store.findMessageByClientMsgId(w.dm, firstMessage!.senderId, firstMessage!.clientMsgId),
+        await store.findMessageByClientMsgId(w.conversations.dm, firstMessage!.senderId, firstMessage!.clientMsgId),
         firstMessage,
       );
-      assert.equal(await store.findMessageByClientMsgId(w.dm, firstMessage!.senderId, 'never-sent'), null);
-      for (const user of [w.ann, w.ben, w.cat, w.dan]) {
+      assert.equal(await store.findMessageByClientMsgId(w.conversations.dm, firstMessage!.senderId, 'never-sent'), null);
+      for (const user of [w.users.ann, w.users.ben, w.users.cat, w.users.dan]) {
         assert.deepEqual(await store.listInbox(user.userId, 0, 1000), await ref.listInbox(user.userId, 0, 1000));
         assert.deepEqual(await store.listInbox(user.userId, 3, 2), await ref.listInbox(user.userId, 3, 2));
       }
-      const ids = [w.dan.userId, w.eve.userId, 'unknown'];
+      const ids = [w.users.dan.userId, w.users.eve.userId, 'unknown'];
       const byId = (docs: { userId: string }[]) => [...docs].sort((a, b) => a.userId.localeCompare(b.userId));
       assert.deepEqual(byId(await store.getUsers(ids)), byId(await ref.getUsers(ids)));
-      assert.equal((await store.getUsers([w.dan.userId]))[0]!.displayName, 'Daniel');
+      assert.equal((await store.getUsers([w.users.dan.userId]))[0]!.displayName, 'Daniel');
     });
 
     it('records message facts once per event id and reports messages per hour, daily senders and the busiest conversations', async () => {

@@ -6,9 +6,9 @@ import { ProjectionRunner } from '../../src/projections/runner.js';
 import { SqliteReadStore } from '../../src/projections/stores/sqlite.js';
 import { newConversationCache } from '../../src/server.js';
 import { ApiClient } from '../support/client.js';
+import { PULL_THRESHOLD, workload } from '../support/workload.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { tempDir } from '../support/tmp.js';
-import { PULL_THRESHOLD, workload } from '../support/workload.js';
 
 describe('projection rebuild', () => {
   let server: TestServer;

@@ -26,5 +26,5 @@ export async function workload(api: ApiClient) {
   await api.request('PUT', `/v1/conversations/${dm}/settings`, { token: ann.token, body: { pinned: true, muted: true } });
   await api.request('PATCH', `/v1/conversations/${big}`, { token: ann.token, body: { title: 'bigger', announcement: 'hi all' } });
   await api.request('PATCH', '/v1/me', { token: dan.token, body: { displayName: 'Daniel' } });
-  return { ann, ben, cat, dan, eve, dm, small, big };
+  return { users: { ann, ben, cat, dan, eve }, conversations: { dm, small, big } };
 }

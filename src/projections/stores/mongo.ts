@@ -76,8 +76,10 @@ export class MongoReadStore implements ReadStore {
   }
 
   async apply(batch: WriteBatch): Promise<void> {
-    await this.applyUpserts(batch.writes.filter((w) => w.write.kind === 'upsert'));
-    await this.applyInbox(batch.writes.filter((w) => w.write.kind === 'inbox'));
+    const stored = batch.reapply ? {} : await this.checkpoints();
+    const writes = batch.writes.filter((w) => w.position > (stored[w.projection] ?? 0));
+    await this.applyUpserts(writes.filter((w) => w.write.kind === 'upsert'));
+    await this.applyInbox(writes.filter((w) => w.write.kind === 'inbox'));
     const checkpoints = Object.entries(batch.checkpoints);
     if (checkpoints.length === 0) return;
     await this.coll(CHECKPOINTS).bulkWrite(

@@ -15,24 +15,62 @@ import {
 import { dayOf, hourOf, orderReport } from '../analytics.js';
 import type { AnalyticsQuery, AnalyticsReport, ListOptions, MessageFact, MessageRange, ReadStore } from '../readStore.js';
 
-const tables: Record<Collection, string> = {
+export type TableKind = Collection | 'inbox' | 'checkpoints';
+
+/** The table names of one copy of the read models: the live one, or a rebuild's shadow copy. */
+export type ReadModelTables = Record<TableKind, string>;
+
+const baseTables: ReadModelTables = {
   conversations: 'rm_conversations',
   userConversations: 'rm_user_conversations',
   messages: 'rm_messages',
   users: 'rm_users',
+  inbox: 'rm_inbox',
+  checkpoints: 'rm_checkpoints',
 };
-const INBOX = 'rm_inbox';
-const CHECKPOINTS = 'rm_checkpoints';
+const collections = ['conversations', 'userConversations', 'messages', 'users'] as const satisfies Collection[];
+/** Analytics facts are not a projection: they are never rebuilt, so they have no shadow copy. */
 const ANALYTICS = 'rm_analytics_messages';
 
-/** Which projection owns which table, so a rebuild of one empties only its own. */
-const tablesOfProjection: Record<string, string[]> = {
-  conversations: [tables.conversations],
-  userConversations: [tables.userConversations],
-  messages: [tables.messages],
-  users: [tables.users],
-  inbox: [INBOX],
+export const tablesWithSuffix = (suffix: string): ReadModelTables =>
+  Object.fromEntries(Object.entries(baseTables).map(([kind, name]) => [kind, name + suffix])) as ReadModelTables;
+export const liveTables = baseTables;
+
+/** Which projection owns which table, so a rebuild of one replaces only its own. */
+export const tablesOfProjection: Record<string, TableKind[]> = {
+  conversations: ['conversations'],
+  userConversations: ['userConversations'],
+  messages: ['messages'],
+  users: ['users'],
+  inbox: ['inbox'],
 };
+
+/**
+ * Secondary indexes by the live table they belong to. A renamed table keeps its indexes under
+ * their old names, so a shadow copy builds its indexes under the other name of each pair and the
+ * names alternate from one rebuild to the next (see ensureIndex).
+ */
+const secondaryIndexes: { kind: TableKind; name: string; on: string }[] = [
+  { kind: 'userConversations', name: 'rm_user_conversations_by_conversation', on: '(conversation_id)' },
+  {
+    kind: 'messages',
+    name: 'rm_messages_by_client_id',
+    on: `(conversation_id, json_extract(doc, '$.senderId'), json_extract(doc, '$.clientMsgId'))`,
+  },
+  { kind: 'users', name: 'rm_users_by_username', on: `(json_extract(doc, '$.username'))` },
+];
+
+/** Creates the index unless the table has it under either of its two names; picks the free name. */
+function ensureIndex(db: SqliteDatabase, table: string, name: string, on: string): void {
+  const names = [name, `${name}_alt`];
+  const existing = db
+    .prepare(`SELECT name, tbl_name AS tableName FROM sqlite_master WHERE type = 'index' AND name IN (?, ?)`)
+    .all(...names) as { name: string; tableName: string }[];
+  if (existing.some((i) => i.tableName === table)) return;
+  const free = names.find((n) => !existing.some((i) => i.name === n));
+  if (!free) throw new Error(`index names ${names.join(', ')} are both taken by other tables`);
+  db.exec(`CREATE INDEX ${free} ON ${table} ${on}`);
+}
 
 const column = (field: string) => field.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase());
 
@@ -44,64 +82,74 @@ interface DocRow {
 /**
  * Read models in the embedded SQLite file. Documents are JSON with their key fields as columns;
  * a batch of writes and the projections' checkpoints commit in one transaction, so a crash leaves
- * either both or neither.
+ * either both or neither. `tables` selects the copy: the live tables, or a rebuild's shadow ones.
  */
 export class SqliteReadStore implements ReadStore {
   private readonly upsertStmts: Record<Collection, { get: Statement; put: Statement }>;
   private readonly inboxStmts: { max: Statement<[string], { s: number | null }>; insert: Statement };
+  /** Next userSeq per user, valid only while no other connection has written (see apply). */
   private readonly userSeqs = new Map<string, number>();
+  private dataVersion: number | null = null;
+  private inboxDoc: { position: number; json: string } | null = null;
   private readonly applyTx: (batch: WriteBatch) => void;
   private readonly q: Record<string, Statement>;
 
-  constructor(private readonly db: SqliteDatabase) {
-    for (const [collection, table] of Object.entries(tables) as [Collection, string][]) {
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly t: ReadModelTables = liveTables,
+  ) {
+    for (const collection of collections) {
       const keys = collectionKeys[collection].map(column);
       db.exec(
-        `CREATE TABLE IF NOT EXISTS ${table} (${keys.map((k) => `${k} NOT NULL`).join(', ')}, pos INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (${keys.join(', ')}))`,
+        `CREATE TABLE IF NOT EXISTS ${t[collection]} (${keys.map((k) => `${k} NOT NULL`).join(', ')}, pos INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (${keys.join(', ')}))`,
       );
     }
     db.exec(`
-      CREATE INDEX IF NOT EXISTS rm_user_conversations_by_conversation ON rm_user_conversations (conversation_id);
-      CREATE INDEX IF NOT EXISTS rm_messages_by_client_id ON rm_messages
-        (conversation_id, json_extract(doc, '$.senderId'), json_extract(doc, '$.clientMsgId'));
-      CREATE INDEX IF NOT EXISTS rm_users_by_username ON rm_users (json_extract(doc, '$.username'));
-      CREATE TABLE IF NOT EXISTS ${INBOX} (
+      CREATE TABLE IF NOT EXISTS ${t.inbox} (
         user_id TEXT NOT NULL, user_seq INTEGER NOT NULL, pos INTEGER NOT NULL, doc TEXT NOT NULL,
         PRIMARY KEY (user_id, user_seq), UNIQUE (user_id, pos));
-      CREATE TABLE IF NOT EXISTS ${CHECKPOINTS} (name TEXT PRIMARY KEY, position INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS ${t.checkpoints} (name TEXT PRIMARY KEY, position INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS ${ANALYTICS} (
         event_id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, sender_id TEXT NOT NULL, hour TEXT NOT NULL, day TEXT NOT NULL);
       CREATE INDEX IF NOT EXISTS rm_analytics_by_hour ON ${ANALYTICS} (hour);
     `);
+    for (const index of secondaryIndexes) ensureIndex(db, t[index.kind], index.name, index.on);
     this.upsertStmts = Object.fromEntries(
-      (Object.keys(tables) as Collection[]).map((collection) => {
+      collections.map((collection) => {
         const keys = collectionKeys[collection].map(column);
         const where = keys.map((k) => `${k} = ?`).join(' AND ');
         return [
           collection,
           {
-            get: db.prepare(`SELECT pos, doc FROM ${tables[collection]} WHERE ${where}`),
+            get: db.prepare(`SELECT pos, doc FROM ${t[collection]} WHERE ${where}`),
             put: db.prepare(
-              `INSERT OR REPLACE INTO ${tables[collection]} (${keys.join(', ')}, pos, doc) VALUES (${keys.map(() => '?').join(', ')}, ?, ?)`,
+              `INSERT OR REPLACE INTO ${t[collection]} (${keys.join(', ')}, pos, doc) VALUES (${keys.map(() => '?').join(', ')}, ?, ?)`,
             ),
           },
         ];
       }),
     ) as Record<Collection, { get: Statement; put: Statement }>;
     this.inboxStmts = {
-      max: db.prepare(`SELECT MAX(user_seq) AS s FROM ${INBOX} WHERE user_id = ?`),
-      insert: db.prepare(`INSERT INTO ${INBOX} (user_id, user_seq, pos, doc) VALUES (?, ?, ?, ?) ON CONFLICT (user_id, pos) DO NOTHING`),
+      max: db.prepare(`SELECT MAX(user_seq) AS s FROM ${t.inbox} WHERE user_id = ?`),
+      insert: db.prepare(`INSERT INTO ${t.inbox} (user_id, user_seq, pos, doc) VALUES (?, ?, ?, ?) ON CONFLICT (user_id, pos) DO NOTHING`),
     };
+    // Checkpoints only move forward: a rebuild may have moved one past this writer's batch.
     const saveCheckpoint = db.prepare(
-      `INSERT INTO ${CHECKPOINTS} (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position`,
+      `INSERT INTO ${t.checkpoints} (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = MAX(position, excluded.position)`,
     );
     const tx = db.transaction((batch: WriteBatch) => {
-      for (const { position, write } of batch.writes) this.applyWrite(position, write);
+      this.forgetUserSeqsIfOthersWrote();
+      const stored = this.storedCheckpoints();
+      for (const { projection, position, write } of batch.writes) {
+        if (batch.reapply || position > (stored[projection] ?? 0)) this.applyWrite(position, write);
+      }
       for (const [name, position] of Object.entries(batch.checkpoints)) saveCheckpoint.run(name, position);
     });
     this.applyTx = (batch) => {
       try {
-        tx(batch);
+        // IMMEDIATE: the checkpoints read above must still hold when the writes land, even with
+        // another process (the operator CLI) writing to the same file.
+        tx.immediate(batch);
       } catch (error) {
         // The cached inbox counters may have moved inside the rolled-back transaction.
         this.userSeqs.clear();
@@ -112,33 +160,48 @@ export class SqliteReadStore implements ReadStore {
     const pinned = `json_extract(uc.doc, '$.pinned')`;
     const listSql = (cursor: boolean, archived: boolean) => `
       SELECT uc.doc AS uc, c.doc AS c, uc.pos AS ucPos, c.pos AS cPos, ${pinned} AS pinned, ${activity} AS activity
-      FROM rm_user_conversations uc JOIN rm_conversations c ON c.conversation_id = uc.conversation_id
+      FROM ${t.userConversations} uc JOIN ${t.conversations} c ON c.conversation_id = uc.conversation_id
       WHERE uc.user_id = @userId
       ${archived ? `AND json_extract(uc.doc, '$.archived') = @archived` : ''}
       ${cursor ? `AND (${pinned} < @pinned OR (${pinned} = @pinned AND (${activity} < @activity OR (${activity} = @activity AND uc.conversation_id < @conversationId))))` : ''}
       ORDER BY pinned DESC, activity DESC, uc.conversation_id DESC LIMIT @limit`;
     this.q = {
-      conversation: db.prepare(`SELECT doc FROM rm_conversations WHERE conversation_id = ?`),
-      membership: db.prepare(`SELECT doc FROM rm_user_conversations WHERE user_id = ? AND conversation_id = ?`),
+      conversation: db.prepare(`SELECT doc FROM ${t.conversations} WHERE conversation_id = ?`),
+      membership: db.prepare(`SELECT doc FROM ${t.userConversations} WHERE user_id = ? AND conversation_id = ?`),
       members: db.prepare(
-        `SELECT doc FROM rm_user_conversations WHERE conversation_id = ? AND json_extract(doc, '$.leftSeq') IS NULL ORDER BY user_id`,
+        `SELECT doc FROM ${t.userConversations} WHERE conversation_id = ? AND json_extract(doc, '$.leftSeq') IS NULL ORDER BY user_id`,
       ),
       list: db.prepare(listSql(false, false)),
       listCursor: db.prepare(listSql(true, false)),
       listArchived: db.prepare(listSql(false, true)),
       listArchivedCursor: db.prepare(listSql(true, true)),
       messagesForward: db.prepare(
-        `SELECT doc FROM rm_messages WHERE conversation_id = ? AND seq > ? AND seq < ? AND seq <= ? ORDER BY seq LIMIT ?`,
+        `SELECT doc FROM ${t.messages} WHERE conversation_id = ? AND seq > ? AND seq < ? AND seq <= ? ORDER BY seq LIMIT ?`,
       ),
       messagesBackward: db.prepare(
-        `SELECT doc FROM rm_messages WHERE conversation_id = ? AND seq < ? AND seq <= ? ORDER BY seq DESC LIMIT ?`,
+        `SELECT doc FROM ${t.messages} WHERE conversation_id = ? AND seq < ? AND seq <= ? ORDER BY seq DESC LIMIT ?`,
       ),
       messageByClientId: db.prepare(
-        `SELECT doc FROM rm_messages WHERE conversation_id = ? AND json_extract(doc, '$.senderId') = ? AND json_extract(doc, '$.clientMsgId') = ?`,
+        `SELECT doc FROM ${t.messages} WHERE conversation_id = ? AND json_extract(doc, '$.senderId') = ? AND json_extract(doc, '$.clientMsgId') = ?`,
       ),
-      inbox: db.prepare(`SELECT user_seq, doc FROM ${INBOX} WHERE user_id = ? AND user_seq > ? ORDER BY user_seq LIMIT ?`),
-      checkpoints: db.prepare(`SELECT name, position FROM ${CHECKPOINTS}`),
+      inbox: db.prepare(`SELECT user_seq, doc FROM ${t.inbox} WHERE user_id = ? AND user_seq > ? ORDER BY user_seq LIMIT ?`),
+      checkpoints: db.prepare(`SELECT name, position FROM ${t.checkpoints}`),
     };
+  }
+
+  /**
+   * Another connection (the operator CLI replaying events or swapping a rebuilt inbox in) may have
+   * changed the inbox behind the cached counters; SQLite's data_version tells, cheaply.
+   */
+  private forgetUserSeqsIfOthersWrote(): void {
+    const version = this.db.pragma('data_version', { simple: true }) as number;
+    if (version !== this.dataVersion) this.userSeqs.clear();
+    this.dataVersion = version;
+  }
+
+  private storedCheckpoints(): Record<string, number> {
+    const rows = this.q.checkpoints!.all() as { name: string; position: number }[];
+    return Object.fromEntries(rows.map((r) => [r.name, r.position]));
   }
 
   async apply(batch: WriteBatch): Promise<void> {
@@ -148,8 +211,10 @@ export class SqliteReadStore implements ReadStore {
   private applyWrite(position: number, write: Write): void {
     if (write.kind === 'inbox') {
       const { userId, ...entry } = write.entry;
+      // One event fans out the same entry to every recipient: serialise it once.
+      if (this.inboxDoc?.position !== position) this.inboxDoc = { position, json: JSON.stringify(entry) };
       const next = this.nextUserSeq(userId);
-      const info = this.inboxStmts.insert.run(userId, next, position, JSON.stringify(entry));
+      const info = this.inboxStmts.insert.run(userId, next, position, this.inboxDoc.json);
       if (info.changes === 1) this.userSeqs.set(userId, next);
       return;
     }
@@ -171,15 +236,14 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async checkpoints(): Promise<Record<string, number>> {
-    const rows = this.q.checkpoints!.all() as { name: string; position: number }[];
-    return Object.fromEntries(rows.map((r) => [r.name, r.position]));
+    return this.storedCheckpoints();
   }
 
   async reset(projections: string[]): Promise<void> {
     this.db.transaction(() => {
       for (const name of projections) {
-        for (const table of tablesOfProjection[name] ?? []) this.db.exec(`DELETE FROM ${table}`);
-        this.db.prepare(`DELETE FROM ${CHECKPOINTS} WHERE name = ?`).run(name);
+        for (const kind of tablesOfProjection[name] ?? []) this.db.exec(`DELETE FROM ${this.t[kind]}`);
+        this.db.prepare(`DELETE FROM ${this.t.checkpoints} WHERE name = ?`).run(name);
       }
     })();
     this.userSeqs.clear();
@@ -227,7 +291,7 @@ export class SqliteReadStore implements ReadStore {
   async getUsers(userIds: string[]): Promise<UserDoc[]> {
     if (userIds.length === 0) return [];
     const placeholders = userIds.map(() => '?').join(', ');
-    return parseDocs(this.db.prepare(`SELECT doc FROM rm_users WHERE user_id IN (${placeholders})`).all(...userIds));
+    return parseDocs(this.db.prepare(`SELECT doc FROM ${this.t.users} WHERE user_id IN (${placeholders})`).all(...userIds));
   }
 
   async recordMessageFacts(facts: MessageFact[]): Promise<void> {
@@ -258,13 +322,14 @@ export class SqliteReadStore implements ReadStore {
 
   async dump(): Promise<Record<string, unknown[]>> {
     const out: Record<string, unknown[]> = {};
-    for (const [collection, table] of Object.entries(tables) as [Collection, string][]) {
+    for (const collection of collections) {
+      const table = this.t[collection];
       const order = collectionKeys[collection].map(column).join(', ');
       out[collection] = (this.db.prepare(`SELECT pos, doc FROM ${table} ORDER BY ${order}`).all() as DocRow[]).map(
         (r) => ({ _pos: r.pos, ...JSON.parse(r.doc) }),
       );
     }
-    out.inbox = (this.db.prepare(`SELECT * FROM ${INBOX} ORDER BY user_id, user_seq`).all() as (DocRow & { user_id: string; user_seq: number })[]).map(
+    out.inbox = (this.db.prepare(`SELECT * FROM ${this.t.inbox} ORDER BY user_id, user_seq`).all() as (DocRow & { user_id: string; user_seq: number })[]).map(
       (r) => ({ userId: r.user_id, userSeq: r.user_seq, _pos: r.pos, ...JSON.parse(r.doc) }),
     );
     return out;

@@ -1,0 +1,53 @@
+import { Presets, SingleBar } from 'cli-progress';
+
+export interface Progress {
+  /** `done` events processed out of `total`. */
+  update(done: number, total: number): void;
+  stop(): { events: number; seconds: number; rate: number };
+}
+
+/** Events per second so far. */
+export const rateOf = (events: number, ms: number) => (ms > 0 ? Math.round((events * 1000) / ms) : 0);
+
+/**
+ * How long to wait so that `events` processed in `elapsedMs` stay at or under `maxRate` per
+ * second (an operator's throttle, to spare a busy production disk).
+ */
+export const pacingDelay = (events: number, elapsedMs: number, maxRate: number) =>
+  Math.max(0, (events * 1000) / maxRate - elapsedMs);
+
+/**
+ * A progress bar on stderr with events/s and an ETA. Without a terminal it prints a plain line
+ * every second instead, so logs of a long rebuild still show how it goes.
+ */
+export function progressBar(label: string, initialTotal: number): Progress {
+  const bar = new SingleBar(
+    {
+      format: `${label} [{bar}] {percentage}% | {value}/{total} events | {rate} events/s | ETA {eta_formatted}`,
+      stream: process.stderr,
+      noTTYOutput: true,
+      notTTYSchedule: 1000,
+      etaBuffer: 50,
+      hideCursor: true,
+    },
+    Presets.shades_classic,
+  );
+  const started = Date.now();
+  let events = 0;
+  let shown = false;
+  return {
+    update(done, total) {
+      // Shown from the first batch on, so that a command refused up front prints only its error.
+      if (!shown) bar.start(initialTotal, 0, { rate: 0 });
+      shown = true;
+      events = done;
+      bar.setTotal(total);
+      bar.update(done, { rate: rateOf(done, Date.now() - started) });
+    },
+    stop() {
+      if (shown) bar.stop();
+      const ms = Date.now() - started;
+      return { events, seconds: ms / 1000, rate: rateOf(events, ms) };
+    },
+  };
+}

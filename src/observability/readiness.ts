@@ -1,0 +1,26 @@
+import type { EventStore } from '../eventstore/port.js';
+import { checkpointLags, type CheckpointLag } from '../projections/lag.js';
+import type { ReadStore } from '../projections/readStore.js';
+
+export type Readiness = { ready: true } | { ready: false; reason: string };
+
+/** Ready while every projection is within the lag bound; other consumers do not hold up serving. */
+export function judgeLags(lags: CheckpointLag[], maxLagSeconds: number): Readiness {
+  const behind = lags.filter((l) => l.kind === 'projection' && l.lagSeconds > maxLagSeconds);
+  if (behind.length === 0) return { ready: true };
+  const which = behind.map((l) => `${l.name} (${l.lagSeconds.toFixed(1)} s, ${l.lagEvents} events)`).join(', ');
+  return { ready: false, reason: `projections lag more than ${maxLagSeconds} s behind the head: ${which}` };
+}
+
+/** /readyz: the stores answer, and the projections are within the lag bound. */
+export function readinessCheck(store: EventStore, readStore: ReadStore, maxLagSeconds: number): () => Promise<Readiness> {
+  return async () => {
+    let lags: CheckpointLag[];
+    try {
+      lags = (await checkpointLags(store, await readStore.checkpoints())).lags;
+    } catch (error) {
+      return { ready: false, reason: `stores unreachable: ${error instanceof Error ? error.message : String(error)}` };
+    }
+    return judgeLags(lags, maxLagSeconds);
+  };
+}

@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { openSqlite } from '../../src/db/sqlite.js';
+import { ApiClient } from '../support/client.js';
+import { runCli, spawnCli } from '../support/cli.js';
+import { freshRebuild, leftoverTables } from '../support/readModels.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { tempDir } from '../support/tmp.js';
+import { workload } from '../support/workload.js';
+
+const PULL_THRESHOLD = 3;
+type Actors = Awaited<ReturnType<typeof workload>>;
+
+describe('im rebuild next to a running server', () => {
+  let server: TestServer;
+  let api: ApiClient;
+  let actors: Actors;
+  let env: Record<string, string>;
+  const tmp = tempDir();
+
+  /** Sends `count` messages, `parallel` at a time, round-robin over the workload's conversations. */
+  async function sendMany(count: number, parallel = 16): Promise<number[]> {
+    const { ann, ben } = actors.users;
+    const { dm, big } = actors.conversations;
+    const statuses: number[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: parallel }, async () => {
+        while (next < count) {
+          const i = next++;
+          const res = await api.send(i % 2 ? ann : ben, i % 3 ? dm : big, `bulk ${i}`);
+          statuses.push(res.status);
+        }
+      }),
+    );
+    return statuses;
+  }
+
+  const dumpLive = () => server.readStore.dump();
+  const settle = async () => assert.ok(await server.projections.waitFor(await server.store.headPosition()));
+
+  before(async () => {
+    server = await startTestServer({ INBOX_PULL_THRESHOLD: String(PULL_THRESHOLD) });
+    api = new ApiClient(server.url);
+    actors = await workload(api);
+    await sendMany(500);
+    await settle();
+    env = { DATA_DIR: server.dataDir, INBOX_PULL_THRESHOLD: String(PULL_THRESHOLD) };
+  });
+  after(async () => {
+    await server.stop();
+    tmp.remove();
+  });
+
+  it('swaps in a rebuilt copy while requests keep succeeding, and ends identical to a fresh full rebuild', async () => {
+    const { ann, ben, dan } = actors.users;
+    const { dm, big } = actors.conversations;
+    // A stray entry in ben's inbox, as a projection bug might leave: the server's cached userSeq for
+    // ben counts it, and must forget it once the rebuilt inbox (without it) is swapped in, or ben's
+    // next entries would leave a gap.
+    const db = openSqlite(join(server.dataDir, 'chat.db'));
+    db.prepare(
+      `INSERT INTO rm_inbox (user_id, user_seq, pos, doc) SELECT user_id, MAX(user_seq) + 1, -1, '{}' FROM rm_inbox WHERE user_id = ?`,
+    ).run(ben.userId);
+    db.close();
+    await api.send(ann, dm, 'after the stray entry');
+    await settle();
+
+    const rebuild = spawnCli(['rebuild', 'all', '--max-rate', '500', '--batch-size', '250'], env);
+    const failures: string[] = [];
+    let requestsDuringRebuild = 0;
+    let running = true;
+    void rebuild.exited.then(() => (running = false));
+    for (let i = 0; running; i++) {
+      const replies = await Promise.all([
+        api.send(i % 2 ? ann : ben, i % 3 ? dm : big, `live ${i}`),
+        api.request('GET', '/v1/conversations', { token: ben.token }),
+        api.request('GET', `/v1/conversations/${dm}/messages?limit=50`, { token: ann.token }),
+        api.request('GET', '/v1/sync?limit=100', { token: dan.token }),
+        api.request('POST', `/v1/conversations/${big}/read`, { token: dan.token, body: { upToSeq: i + 1 } }),
+      ]);
+      for (const r of replies) if (r.status >= 300 && r.status !== 404) failures.push(`${r.status} ${JSON.stringify(r.body)}`);
+      if (running) requestsDuringRebuild += replies.length;
+    }
+    assert.equal(await rebuild.exited, 0, rebuild.stderr);
+    assert.match(rebuild.stdout, /rebuilt conversations, userConversations, messages, inbox, users: \d+ events .* swapped in at position \d+/);
+    assert.ok(requestsDuringRebuild >= 50, `only ${requestsDuringRebuild} requests overlapped the rebuild`);
+    assert.deepEqual(failures, []);
+
+    // Writes after the swap land in the new tables, with userSeqs continuing the rebuilt inbox.
+    for (let i = 0; i < 5; i++) await api.send(i % 2 ? ann : ben, dm, `after swap ${i}`);
+    await settle();
+    const live = await dumpLive();
+    assert.ok(!live.inbox!.some((e: any) => e._pos === -1), 'the stray entry is gone');
+    assert.deepEqual(live, await freshRebuild(server.store, tmp.dir, PULL_THRESHOLD));
+    assert.deepEqual(leftoverTables(server.dataDir), []);
+  });
+
+  it('leaves the live projections untouched when interrupted with Ctrl-C', async () => {
+    await settle();
+    const before = await dumpLive();
+    const checkpoints = await server.readStore.checkpoints();
+    const rebuild = spawnCli(['rebuild', 'all', '--max-rate', '400', '--batch-size', '100'], env);
+    // Interrupt once the bar shows progress (a line per second without a terminal).
+    while (!/[1-9]\d* events\/s/.test(rebuild.stderr)) await new Promise((r) => setTimeout(r, 50));
+    rebuild.child.kill('SIGINT');
+    assert.equal(await rebuild.exited, 130);
+    assert.match(rebuild.stderr, /im: rebuild interrupted: the shadow copies were dropped and the live projections are untouched/);
+    assert.deepEqual(await dumpLive(), before);
+    assert.deepEqual(await server.readStore.checkpoints(), checkpoints);
+    assert.deepEqual(leftoverTables(server.dataDir), []);
+  });
+
+  it('recovers from a rebuild killed outright: the next one drops the leftovers and takes the lock over', async () => {
+    const killed = spawnCli(['rebuild', 'all', '--max-rate', '400', '--batch-size', '100'], env);
+    while (!/[1-9]\d* events\/s/.test(killed.stderr)) await new Promise((r) => setTimeout(r, 50));
+    killed.child.kill('SIGKILL');
+    await killed.exited;
+    assert.notDeepEqual(leftoverTables(server.dataDir), [], 'a killed rebuild leaves its shadow tables');
+
+    const again = await runCli(['rebuild', 'users'], env);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(leftoverTables(server.dataDir), []);
+    await settle();
+    assert.deepEqual(await dumpLive(), await freshRebuild(server.store, tmp.dir, PULL_THRESHOLD));
+  });
+
+  it('refuses a second rebuild while one is running', async () => {
+    const first = spawnCli(['rebuild', 'all', '--max-rate', '40', '--batch-size', '20'], env);
+    while (!/[1-9]\d* events\/s/.test(first.stderr)) await new Promise((r) => setTimeout(r, 50));
+    const second = await runCli(['rebuild', 'inbox'], env);
+    assert.equal(first.child.exitCode, null, 'the first rebuild is still running');
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, /^im: another rebuild \(pid \d+, started .*\) is running\n$/);
+    first.child.kill('SIGINT');
+    assert.equal(await first.exited, 130);
+  });
+});
