@@ -28,7 +28,10 @@ export interface ListOptions {
  * the API needs. Implementations: stores/sqlite.ts (embedded), stores/mongo.ts (production).
  */
 export interface ReadStore {
-  /** Applies the writes in order and stores the checkpoints; a repeat application changes nothing. */
+  /**
+   * Applies the writes in order and stores the checkpoints; a repeat application changes nothing.
+   * Feed consumers without documents (push) store their checkpoint with an empty write list.
+   */
   apply(batch: WriteBatch): Promise<void>;
   checkpoints(): Promise<Record<string, number>>;
   /** Empties the given projections' documents and checkpoints, for a rebuild from position 0. */
@@ -45,6 +48,16 @@ export interface ReadStore {
   findMessageByClientMsgId(conversationId: string, senderId: string, clientMsgId: string): Promise<MessageDoc | null>;
   listInbox(userId: string, afterUserSeq: number, limit: number): Promise<InboxEntry[]>;
   getUsers(userIds: string[]): Promise<UserDoc[]>;
+  /**
+   * Everyone who is a current member of a conversation with this user: direct conversations, and
+   * groups of at most `maxGroupSize` members (the audience of presence changes).
+   */
+  listContacts(userId: string, maxGroupSize: number): Promise<string[]>;
+  /** Whether both users are current members of at least one common conversation. */
+  sharesConversation(userId: string, otherId: string): Promise<boolean>;
+  /** Stores users' last activity times (ISO 8601); a stored time never moves backwards. */
+  saveLastSeen(times: Record<string, string>): Promise<void>;
+  getLastSeen(userIds: string[]): Promise<Record<string, string>>;
   /** Every document of every projection in a stable order, for comparing two stores. */
   dump(): Promise<Record<string, unknown[]>>;
   close(): Promise<void>;

@@ -22,6 +22,8 @@ const tables: Record<Collection, string> = {
 };
 const INBOX = 'rm_inbox';
 const CHECKPOINTS = 'rm_checkpoints';
+/** Not a projection: written by the gateway's presence tracker, so rebuilds leave it alone. */
+const LAST_SEEN = 'presence_last_seen';
 
 /** Which projection owns which table, so a rebuild of one empties only its own. */
 const tablesOfProjection: Record<string, string[]> = {
@@ -67,6 +69,7 @@ export class SqliteReadStore implements ReadStore {
         user_id TEXT NOT NULL, user_seq INTEGER NOT NULL, pos INTEGER NOT NULL, doc TEXT NOT NULL,
         PRIMARY KEY (user_id, user_seq), UNIQUE (user_id, pos));
       CREATE TABLE IF NOT EXISTS ${CHECKPOINTS} (name TEXT PRIMARY KEY, position INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS ${LAST_SEEN} (user_id TEXT PRIMARY KEY, at TEXT NOT NULL);
     `);
     this.upsertStmts = Object.fromEntries(
       (Object.keys(tables) as Collection[]).map((collection) => {
@@ -133,6 +136,22 @@ export class SqliteReadStore implements ReadStore {
       ),
       inbox: db.prepare(`SELECT user_seq, doc FROM ${INBOX} WHERE user_id = ? AND user_seq > ? ORDER BY user_seq LIMIT ?`),
       checkpoints: db.prepare(`SELECT name, position FROM ${CHECKPOINTS}`),
+      contacts: db.prepare(`
+        SELECT DISTINCT other.user_id AS userId
+        FROM rm_user_conversations me
+        JOIN rm_conversations c ON c.conversation_id = me.conversation_id
+        JOIN rm_user_conversations other ON other.conversation_id = me.conversation_id AND other.user_id <> me.user_id
+        WHERE me.user_id = ? AND json_extract(me.doc, '$.leftSeq') IS NULL AND json_extract(other.doc, '$.leftSeq') IS NULL
+          AND (json_extract(c.doc, '$.kind') = 'direct' OR json_extract(c.doc, '$.memberCount') <= ?)`),
+      shares: db.prepare(`
+        SELECT 1 FROM rm_user_conversations a
+        JOIN rm_user_conversations b ON b.user_id = ? AND b.conversation_id = a.conversation_id
+        WHERE a.user_id = ? AND json_extract(a.doc, '$.leftSeq') IS NULL AND json_extract(b.doc, '$.leftSeq') IS NULL
+        LIMIT 1`),
+      saveLastSeen: db.prepare(
+        // ISO 8601 UTC times compare correctly as text.
+        `INSERT INTO ${LAST_SEEN} (user_id, at) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET at = max(at, excluded.at)`,
+      ),
     };
   }
 
@@ -223,6 +242,30 @@ export class SqliteReadStore implements ReadStore {
     if (userIds.length === 0) return [];
     const placeholders = userIds.map(() => '?').join(', ');
     return parseDocs(this.db.prepare(`SELECT doc FROM rm_users WHERE user_id IN (${placeholders})`).all(...userIds));
+  }
+
+  async listContacts(userId: string, maxGroupSize: number): Promise<string[]> {
+    return (this.q.contacts!.all(userId, maxGroupSize) as { userId: string }[]).map((r) => r.userId);
+  }
+
+  async sharesConversation(userId: string, otherId: string): Promise<boolean> {
+    return this.q.shares!.get(otherId, userId) !== undefined;
+  }
+
+  async saveLastSeen(times: Record<string, string>): Promise<void> {
+    this.db.transaction(() => {
+      for (const [userId, at] of Object.entries(times)) this.q.saveLastSeen!.run(userId, at);
+    })();
+  }
+
+  async getLastSeen(userIds: string[]): Promise<Record<string, string>> {
+    if (userIds.length === 0) return {};
+    const placeholders = userIds.map(() => '?').join(', ');
+    const rows = this.db.prepare(`SELECT user_id, at FROM ${LAST_SEEN} WHERE user_id IN (${placeholders})`).all(...userIds) as {
+      user_id: string;
+      at: string;
+    }[];
+    return Object.fromEntries(rows.map((r) => [r.user_id, r.at]));
   }
 
   async dump(): Promise<Record<string, unknown[]>> {
