@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { ApiClient, WsClient } from '../support/client.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { describe, it } from 'node:test';
+import { ApiClient, type WsClient } from '../support/client.js';
+import { startTestServer } from '../support/server.js';
+import { suiteServer } from '../support/suite.js';
 import { tempDir } from '../support/tmp.js';
 
 const HEARTBEAT_MS = 100;
@@ -9,39 +10,23 @@ const TIMEOUT_MS = 400;
 const NOTIFY_INTERVAL_MS = 300;
 
 describe('presence', () => {
-  let server: TestServer;
-  let api: ApiClient;
-  const sockets: WsClient[] = [];
-  const connect = async (token: string, options = {}) => {
-    const ws = await WsClient.connect(server.wsUrl, token, options);
-    sockets.push(ws);
-    return ws;
-  };
+  const t = suiteServer({
+    HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS),
+    PRESENCE_TIMEOUT_MS: String(TIMEOUT_MS),
+    PRESENCE_NOTIFY_INTERVAL_MS: String(NOTIFY_INTERVAL_MS),
+    INBOX_PULL_THRESHOLD: '3',
+  });
   const presenceOf = (ws: WsClient, userId: string) => ws.frames.filter((f) => f.type === 'presence' && f.userId === userId);
-  const getPresence = (asker: { token: string }, userId: string) => api.request('GET', `/v1/users/${userId}/presence`, { token: asker.token });
-
-  before(async () => {
-    server = await startTestServer({
-      HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS),
-      PRESENCE_TIMEOUT_MS: String(TIMEOUT_MS),
-      PRESENCE_NOTIFY_INTERVAL_MS: String(NOTIFY_INTERVAL_MS),
-      INBOX_PULL_THRESHOLD: '3',
-    });
-    api = new ApiClient(server.url);
-  });
-  after(async () => {
-    await Promise.all(sockets.map((s) => s.close()));
-    await server.stop();
-  });
+  const getPresence = (asker: { token: string }, userId: string) => t.api.request('GET', `/v1/users/${userId}/presence`, { token: asker.token });
 
   it('tells online contacts when a user comes online and when they close the app; strangers hear nothing', async () => {
-    const a = await api.user('a');
-    const b = await api.user('b');
-    const stranger = await api.user('s');
-    await api.direct(a, b);
-    const bWs = await connect(b.token);
-    const sWs = await connect(stranger.token);
-    const aWs = await connect(a.token);
+    const a = await t.api.user('a');
+    const b = await t.api.user('b');
+    const stranger = await t.api.user('s');
+    await t.api.direct(a, b);
+    const bWs = await t.connect(b.token);
+    const sWs = await t.connect(stranger.token);
+    const aWs = await t.connect(a.token);
     const online = await bWs.next((f) => f.type === 'presence' && f.userId === a.userId);
     assert.deepEqual(online, { type: 'presence', userId: a.userId, online: true, lastSeenAt: null });
     assert.equal((await getPresence(b, a.userId)).body.online, true);
@@ -54,12 +39,12 @@ describe('presence', () => {
   });
 
   it('drops a socket that stops answering within the timeout, and the user goes offline', async () => {
-    const a = await api.user('a');
-    const b = await api.user('b');
-    await api.direct(a, b);
-    const bWs = await connect(b.token);
+    const a = await t.api.user('a');
+    const b = await t.api.user('b');
+    await t.api.direct(a, b);
+    const bWs = await t.connect(b.token);
     const connectedAt = Date.now();
-    const silent = await connect(a.token, { autoPong: false });
+    const silent = await t.connect(a.token, { autoPong: false });
     await bWs.next((f) => f.type === 'presence' && f.userId === a.userId && f.online);
     await silent.until(() => silent.closeCode !== null, 3000);
     const droppedAfter = Date.now() - connectedAt;
@@ -71,12 +56,12 @@ describe('presence', () => {
   });
 
   it('stays online while another device is connected', async () => {
-    const a = await api.user('a');
-    const b = await api.user('b');
-    await api.direct(a, b);
-    const bWs = await connect(b.token);
-    const phone = await connect(a.token);
-    const laptop = await connect(a.token);
+    const a = await t.api.user('a');
+    const b = await t.api.user('b');
+    await t.api.direct(a, b);
+    const bWs = await t.connect(b.token);
+    const phone = await t.connect(a.token);
+    const laptop = await t.connect(a.token);
     await bWs.next((f) => f.type === 'presence' && f.userId === a.userId);
     await phone.close();
     await new Promise((r) => setTimeout(r, NOTIFY_INTERVAL_MS + 150));
@@ -87,13 +72,13 @@ describe('presence', () => {
   });
 
   it('a flapping connection costs its contacts one frame per interval, and they end with the right state', async () => {
-    const a = await api.user('a');
-    const b = await api.user('b');
-    await api.direct(a, b);
-    const bWs = await connect(b.token);
+    const a = await t.api.user('a');
+    const b = await t.api.user('b');
+    await t.api.direct(a, b);
+    const bWs = await t.connect(b.token);
     const started = Date.now();
     for (let i = 0; i < 6; i++) {
-      const flap = await connect(a.token);
+      const flap = await t.connect(a.token);
       await flap.close();
     }
     const flapping = Date.now() - started;
@@ -107,15 +92,15 @@ describe('presence', () => {
   });
 
   it('fans presence out over direct conversations and small groups, not over large ones', async () => {
-    const a = await api.user('a');
-    const friend = await api.user('friend');
-    const small = await api.user('small');
-    const [x, y, z] = [await api.user('x'), await api.user('y'), await api.user('z')];
-    await api.direct(a, friend);
-    await api.group(a, [small], 'two of us');
-    await api.group(a, [x, y, z], 'four is above the threshold of 3');
-    const watchers = await Promise.all([friend, small, x].map((u) => connect(u.token)));
-    await connect(a.token);
+    const a = await t.api.user('a');
+    const friend = await t.api.user('friend');
+    const small = await t.api.user('small');
+    const [x, y, z] = [await t.api.user('x'), await t.api.user('y'), await t.api.user('z')];
+    await t.api.direct(a, friend);
+    await t.api.group(a, [small], 'two of us');
+    await t.api.group(a, [x, y, z], 'four is above the threshold of 3');
+    const watchers = await Promise.all([friend, small, x].map((u) => t.connect(u.token)));
+    await t.connect(a.token);
     await watchers[0]!.next((f) => f.type === 'presence' && f.userId === a.userId);
     await watchers[1]!.next((f) => f.type === 'presence' && f.userId === a.userId);
     await new Promise((r) => setTimeout(r, 100));
@@ -123,12 +108,12 @@ describe('presence', () => {
   });
 
   it('answers GET presence only to users who share a conversation', async () => {
-    const a = await api.user('a');
-    const b = await api.user('b');
-    const stranger = await api.user('s');
-    const former = await api.user('f');
-    const g = await api.group(a, [b, former], 'g');
-    await api.request('DELETE', `/v1/conversations/${g}/members/${former.userId}`, { token: a.token });
+    const a = await t.api.user('a');
+    const b = await t.api.user('b');
+    const stranger = await t.api.user('s');
+    const former = await t.api.user('f');
+    const g = await t.api.group(a, [b, former], 'g');
+    await t.api.request('DELETE', `/v1/conversations/${g}/members/${former.userId}`, { token: a.token });
     const shared = await getPresence(b, a.userId);
     assert.equal(shared.status, 200);
     assert.deepEqual(shared.body, { userId: a.userId, online: false, lastSeenAt: shared.body.lastSeenAt });
@@ -138,14 +123,14 @@ describe('presence', () => {
     assert.equal(refused.body.error.code, 'forbidden');
     assert.equal((await getPresence(former, a.userId)).status, 403, 'a former member shares nothing any more');
     assert.equal((await getPresence(b, 'no-such-user')).status, 404);
-    assert.equal((await api.request('GET', `/v1/users/${a.userId}/presence`)).status, 401);
+    assert.equal((await t.api.request('GET', `/v1/users/${a.userId}/presence`)).status, 401);
   });
 
   it('moves lastSeenAt on typing, foreground pings, sends and reads, but not on delivery acks', async () => {
-    const a = await api.user('a');
-    const b = await api.user('b');
-    const c = await api.direct(a, b);
-    const aWs = await connect(a.token);
+    const a = await t.api.user('a');
+    const b = await t.api.user('b');
+    const c = await t.api.direct(a, b);
+    const aWs = await t.connect(a.token);
     const lastSeen = async () => (await getPresence(b, a.userId)).body.lastSeenAt as string | null;
     const movesFrom = async (before: string | null) => {
       const deadline = Date.now() + 3000;
@@ -156,7 +141,7 @@ describe('presence', () => {
         await new Promise((r) => setTimeout(r, 10));
       }
     };
-    const sent = (await api.send(b, c, 'hello a')).body;
+    const sent = (await t.api.send(b, c, 'hello a')).body;
 
     // A background delivery ack appends an event but is no activity.
     aWs.send({ type: 'delivered', ref: 'd', conversationId: c, upToSeq: sent.seq });
@@ -172,9 +157,9 @@ describe('presence', () => {
     aWs.send({ type: 'ping', ref: 'fg', foreground: true });
     const t2 = await movesFrom(t1);
     await new Promise((r) => setTimeout(r, 5));
-    await api.send(a, c, 'hi b');
+    await t.api.send(a, c, 'hi b');
     const t3 = await movesFrom(t2);
-    const more = (await api.send(b, c, 'more')).body;
+    const more = (await t.api.send(b, c, 'more')).body;
     await new Promise((r) => setTimeout(r, 5));
     aWs.send({ type: 'read', ref: 'r', conversationId: c, upToSeq: more.seq });
     await movesFrom(t3);

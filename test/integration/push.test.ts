@@ -6,9 +6,10 @@ import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { userStream } from '../../src/domain/streams.js';
 import { PUSH_CHECKPOINT } from '../../src/push/index.js';
-import { ApiClient, WsClient } from '../support/client.js';
+import { ApiClient } from '../support/client.js';
 import { FcmStandIn } from '../support/fcmStandIn.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { suiteServer } from '../support/suite.js';
 import { tempDir } from '../support/tmp.js';
 
 /** Resolves once the push worker has settled every event stored so far. */
@@ -35,29 +36,21 @@ function capturingLogger() {
 
 describe('push notifications through FCM HTTP v1 (local stand-in)', () => {
   let fcm: FcmStandIn;
-  let server: TestServer;
-  let api: ApiClient;
-  const sockets: WsClient[] = [];
   before(async () => {
     fcm = await FcmStandIn.start();
-    server = await startTestServer({ PUSH_RETRY_BASE_MS: '20' }, { fcm: fcm.options() });
-    api = new ApiClient(server.url);
   });
-  after(async () => {
-    await Promise.all(sockets.map((s) => s.close()));
-    await server.stop();
-    await fcm.close();
-  });
+  after(async () => fcm.close());
+  const t = suiteServer({ PUSH_RETRY_BASE_MS: '20' }, () => ({ fcm: fcm.options() }));
 
   it('pushes a message once to every device of an offline member, with sender, preview, conversation and seq', async () => {
-    const a = await api.user('alice');
-    const b = await api.user('bob');
-    await registerDevice(api, a, 'alice-phone');
-    await registerDevice(api, b, 'bob-phone');
-    await registerDevice(api, b, 'bob-tablet');
-    const c = await api.direct(a, b);
-    const sent = (await api.send(a, c, 'dinner at 8?')).body;
-    await pushSettled(server);
+    const a = await t.api.user('alice');
+    const b = await t.api.user('bob');
+    await registerDevice(t.api, a, 'alice-phone');
+    await registerDevice(t.api, b, 'bob-phone');
+    await registerDevice(t.api, b, 'bob-tablet');
+    const c = await t.api.direct(a, b);
+    const sent = (await t.api.send(a, c, 'dinner at 8?')).body;
+    await pushSettled(t.server);
     for (const token of ['bob-phone', 'bob-tablet']) {
       const pushes = fcm.deliveredTo(token);
       assert.equal(pushes.length, 1, token);
@@ -70,19 +63,18 @@ describe('push notifications through FCM HTTP v1 (local stand-in)', () => {
   });
 
   it('pushes nothing to a member with a live socket, nor for a conversation they muted', async () => {
-    const a = await api.user('alice');
-    const online = await api.user('olivia');
-    const muter = await api.user('mike');
-    const offline = await api.user('otto');
-    for (const u of [online, muter, offline]) await registerDevice(api, u, `${u.username}-phone`);
-    const g = await api.group(a, [online, muter, offline], 'book club');
-    const muted = await api.request('PUT', `/v1/conversations/${g}/settings`, { token: muter.token, body: { muted: true } });
+    const a = await t.api.user('alice');
+    const online = await t.api.user('olivia');
+    const muter = await t.api.user('mike');
+    const offline = await t.api.user('otto');
+    for (const u of [online, muter, offline]) await registerDevice(t.api, u, `${u.username}-phone`);
+    const g = await t.api.group(a, [online, muter, offline], 'book club');
+    const muted = await t.api.request('PUT', `/v1/conversations/${g}/settings`, { token: muter.token, body: { muted: true } });
     assert.equal(muted.status, 200);
-    const ws = await WsClient.connect(server.wsUrl, online.token);
-    sockets.push(ws);
+    const ws = await t.connect(online.token);
 
-    await api.send(a, g, 'chapter 3 tonight');
-    await pushSettled(server);
+    await t.api.send(a, g, 'chapter 3 tonight');
+    await pushSettled(t.server);
     const tokensPushed = () => new Set(fcm.received.map((p) => p.token));
     assert.ok(tokensPushed().has(`${offline.username}-phone`));
     assert.ok(!tokensPushed().has(`${online.username}-phone`), 'online: the socket delivers it');
@@ -92,46 +84,46 @@ describe('push notifications through FCM HTTP v1 (local stand-in)', () => {
 
     // Closing the app (no socket) and unmuting bring the pushes back.
     await ws.close();
-    await api.request('PUT', `/v1/conversations/${g}/settings`, { token: muter.token, body: { muted: false } });
-    await api.send(a, g, 'and snacks');
-    await pushSettled(server);
+    await t.api.request('PUT', `/v1/conversations/${g}/settings`, { token: muter.token, body: { muted: false } });
+    await t.api.send(a, g, 'and snacks');
+    await pushSettled(t.server);
     assert.equal(fcm.deliveredTo(`${online.username}-phone`).length, 1);
     assert.equal(fcm.deliveredTo(`${muter.username}-phone`).length, 1);
     assert.equal(fcm.deliveredTo(`${offline.username}-phone`).length, 2);
   });
 
   it('removes tokens FCM reports as unregistered or invalid, and keeps pushing to the live one', async () => {
-    const a = await api.user('alice');
-    const b = await api.user('bob');
+    const a = await t.api.user('alice');
+    const b = await t.api.user('bob');
     fcm.unregistered.add('bob-uninstalled');
     fcm.malformed.add('bob-garbage');
-    for (const t of ['bob-uninstalled', 'bob-garbage', 'bob-current']) await registerDevice(api, b, t);
-    const c = await api.direct(a, b);
-    await api.send(a, c, 'first');
-    await pushSettled(server);
-    const removed = (await server.store.readStream(userStream(b.userId)))
+    for (const token of ['bob-uninstalled', 'bob-garbage', 'bob-current']) await registerDevice(t.api, b, token);
+    const c = await t.api.direct(a, b);
+    await t.api.send(a, c, 'first');
+    await pushSettled(t.server);
+    const removed = (await t.server.store.readStream(userStream(b.userId)))
       .filter((e) => e.type === 'DeviceRemoved')
       .map((e) => (e.data as { token: string }).token)
       .sort();
     assert.deepEqual(removed, ['bob-garbage', 'bob-uninstalled']);
 
-    await api.send(a, c, 'second');
-    await pushSettled(server);
+    await t.api.send(a, c, 'second');
+    await pushSettled(t.server);
     assert.equal(fcm.received.filter((p) => p.token === 'bob-uninstalled').length, 1, 'a pruned token is not tried again');
     assert.equal(fcm.received.filter((p) => p.token === 'bob-garbage').length, 1);
     assert.equal(fcm.deliveredTo('bob-current').length, 2);
   });
 
   it('retries a push FCM could not take, with backoff, until it is delivered', async () => {
-    const a = await api.user('alice');
-    const b = await api.user('bob');
-    await registerDevice(api, b, 'bob-flaky');
+    const a = await t.api.user('alice');
+    const b = await t.api.user('bob');
+    await registerDevice(t.api, b, 'bob-flaky');
     fcm.unavailable.set('bob-flaky', 2);
-    const c = await api.direct(a, b);
+    const c = await t.api.direct(a, b);
     const started = Date.now();
-    const sent = await api.send(a, c, 'are you there?');
+    const sent = await t.api.send(a, c, 'are you there?');
     assert.equal(sent.status, 201, 'the write path does not wait for push');
-    await pushSettled(server);
+    await pushSettled(t.server);
     assert.equal(fcm.received.filter((p) => p.token === 'bob-flaky').length, 3);
     assert.equal(fcm.deliveredTo('bob-flaky').length, 1);
     // Two backoffs of at least 10 ms and 20 ms (base 20 ms, halved at most by jitter).

@@ -1,43 +1,27 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { ApiClient, WsClient } from '../support/client.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { describe, it } from 'node:test';
+import type { WsClient } from '../support/client.js';
+import { suiteServer } from '../support/suite.js';
 
 const TTL_MS = 500;
 const THROTTLE_MS = 300;
 
 describe('typing indicators', () => {
-  let server: TestServer;
-  let api: ApiClient;
-  const sockets: WsClient[] = [];
-  const connect = async (token: string) => {
-    const ws = await WsClient.connect(server.wsUrl, token);
-    sockets.push(ws);
-    return ws;
-  };
+  const t = suiteServer({ TYPING_TTL_MS: String(TTL_MS), TYPING_THROTTLE_MS: String(THROTTLE_MS), INBOX_PULL_THRESHOLD: '3' });
   const typingFrames = (ws: WsClient, userId: string) => ws.frames.filter((f) => f.type === 'typing' && f.userId === userId);
   const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-  before(async () => {
-    server = await startTestServer({ TYPING_TTL_MS: String(TTL_MS), TYPING_THROTTLE_MS: String(THROTTLE_MS), INBOX_PULL_THRESHOLD: '3' });
-    api = new ApiClient(server.url);
-  });
-  after(async () => {
-    await Promise.all(sockets.map((s) => s.close()));
-    await server.stop();
-  });
-
   it("goes to every device of the conversation's other online members, not to the typist or strangers, and is never stored", async () => {
-    const a = await api.user('a');
-    const b = await api.user('b');
-    const stranger = await api.user('s');
-    const c = await api.direct(a, b);
-    const aPhone = await connect(a.token);
-    const aLaptop = await connect(a.token);
-    const bPhone = await connect(b.token);
-    const bLaptop = await connect(b.token);
-    const sWs = await connect(stranger.token);
-    const head = await server.store.headPosition();
+    const a = await t.api.user('a');
+    const b = await t.api.user('b');
+    const stranger = await t.api.user('s');
+    const c = await t.api.direct(a, b);
+    const aPhone = await t.connect(a.token);
+    const aLaptop = await t.connect(a.token);
+    const bPhone = await t.connect(b.token);
+    const bLaptop = await t.connect(b.token);
+    const sWs = await t.connect(stranger.token);
+    const head = await t.server.store.headPosition();
     aPhone.send({ type: 'typing', conversationId: c });
     for (const device of [bPhone, bLaptop]) {
       const frame = await device.next((f) => f.type === 'typing');
@@ -47,15 +31,15 @@ describe('typing indicators', () => {
     assert.equal(typingFrames(aLaptop, a.userId).length, 0, "the typist's other devices");
     assert.equal(typingFrames(aPhone, a.userId).length, 0);
     assert.equal(typingFrames(sWs, a.userId).length, 0);
-    assert.equal(await server.store.headPosition(), head, 'typing appends no event');
+    assert.equal(await t.server.store.headPosition(), head, 'typing appends no event');
   });
 
   it('expires when not renewed, and stops at once on typing:false', async () => {
-    const a = await api.user('a');
-    const b = await api.user('b');
-    const c = await api.direct(a, b);
-    const aWs = await connect(a.token);
-    const bWs = await connect(b.token);
+    const a = await t.api.user('a');
+    const b = await t.api.user('b');
+    const c = await t.api.direct(a, b);
+    const aWs = await t.connect(a.token);
+    const bWs = await t.connect(b.token);
     const startedAt = Date.now();
     aWs.send({ type: 'typing', conversationId: c });
     await bWs.next((f) => f.type === 'typing' && f.typing);
@@ -75,11 +59,11 @@ describe('typing indicators', () => {
   });
 
   it('stays on while renewed, and a sent message ends it without another frame', async () => {
-    const a = await api.user('a');
-    const b = await api.user('b');
-    const c = await api.direct(a, b);
-    const aWs = await connect(a.token);
-    const bWs = await connect(b.token);
+    const a = await t.api.user('a');
+    const b = await t.api.user('b');
+    const c = await t.api.direct(a, b);
+    const aWs = await t.connect(a.token);
+    const bWs = await t.connect(b.token);
     for (let i = 0; i < 4; i++) {
       aWs.send({ type: 'typing', conversationId: c });
       await pause(TTL_MS / 2);
@@ -93,11 +77,11 @@ describe('typing indicators', () => {
   });
 
   it('is throttled per sender in groups above the inbox threshold', async () => {
-    const [a, b, c, d] = [await api.user('a'), await api.user('b'), await api.user('c'), await api.user('d')];
-    const big = await api.group(a, [b, c, d], 'four members, threshold 3');
-    const small = await api.group(a, [b], 'two members');
-    const aWs = await connect(a.token);
-    const bWs = await connect(b.token);
+    const [a, b, c, d] = [await t.api.user('a'), await t.api.user('b'), await t.api.user('c'), await t.api.user('d')];
+    const big = await t.api.group(a, [b, c, d], 'four members, threshold 3');
+    const small = await t.api.group(a, [b], 'two members');
+    const aWs = await t.connect(a.token);
+    const bWs = await t.connect(b.token);
     const frames = (conversationId: string) => typingFrames(bWs, a.userId).filter((f) => f.conversationId === conversationId && f.typing);
     for (let i = 0; i < 10; i++) {
       aWs.send({ type: 'typing', conversationId: big });
@@ -114,13 +98,13 @@ describe('typing indicators', () => {
   });
 
   it('refuses typing and read frames for conversations the user is not in, and appends nothing', async () => {
-    const a = await api.user('a');
-    const b = await api.user('b');
-    const stranger = await api.user('s');
-    const c = await api.direct(a, b);
-    const bWs = await connect(b.token);
-    const sWs = await connect(stranger.token);
-    const head = await server.store.headPosition();
+    const a = await t.api.user('a');
+    const b = await t.api.user('b');
+    const stranger = await t.api.user('s');
+    const c = await t.api.direct(a, b);
+    const bWs = await t.connect(b.token);
+    const sWs = await t.connect(stranger.token);
+    const head = await t.server.store.headPosition();
     sWs.send({ type: 'typing', ref: 't', conversationId: c });
     assert.deepEqual(await sWs.next((f) => f.ref === 't'), {
       type: 'error',
@@ -136,6 +120,6 @@ describe('typing indicators', () => {
     assert.equal((await sWs.next((f) => f.ref === 'v')).code, 'validation_failed');
     await pause(50);
     assert.equal(typingFrames(bWs, stranger.userId).length, 0);
-    assert.equal(await server.store.headPosition(), head);
+    assert.equal(await t.server.store.headPosition(), head);
   });
 });
