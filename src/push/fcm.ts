@@ -26,6 +26,7 @@ const FCM_MAX_BATCH = 500;
 
 /** FCM options from FCM_SERVICE_ACCOUNT or GOOGLE_APPLICATION_CREDENTIALS; null when neither is set (push off). */
 export function fcmOptionsFromConfig(config: Config): FcmOptions | null {
+  if (!config.FCM_SERVICE_ACCOUNT && !config.GOOGLE_APPLICATION_CREDENTIALS) return null;
   // Bounded keep-alive pool: a burst of pushes reuses connections instead of opening one per token.
   const httpAgent = new Agent({ keepAlive: true, maxSockets: 64 });
   if (config.FCM_SERVICE_ACCOUNT) {
@@ -36,11 +37,9 @@ export function fcmOptionsFromConfig(config: Config): FcmOptions | null {
       httpAgent,
     };
   }
-  if (config.GOOGLE_APPLICATION_CREDENTIALS) {
-    // Google's client reads the file named by the variable itself (any credential type it supports).
-    return { credential: applicationDefault(httpAgent), projectId: config.FCM_PROJECT_ID, httpAgent };
-  }
-  return null;
+  // Google's auth library reads the file GOOGLE_APPLICATION_CREDENTIALS names itself, so every
+  // credential type it supports works (service account, workload identity federation, ...).
+  return { credential: applicationDefault(httpAgent), projectId: config.FCM_PROJECT_ID, httpAgent };
 }
 
 /**

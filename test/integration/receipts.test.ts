@@ -87,6 +87,13 @@ describe('receipts', () => {
     assert.equal((await t.api.request('GET', path, { token: late.token })).body.recipients, 3);
   });
 
+  it('is in the OpenAPI document, as is presence', async () => {
+    const doc = (await t.api.request('GET', '/v1/openapi.json')).body;
+    const receipts = doc.paths['/v1/conversations/{id}/messages/{seq}/receipts'].get;
+    assert.deepEqual(receipts.parameters.map((p: any) => p.name).sort(), ['id', 'seq']);
+    assert.ok(doc.paths['/v1/users/{id}/presence'].get);
+  });
+
   it('refuses receipts for a seq that is no message, for strangers, and with a bad seq', async () => {
     const a = await t.api.user('a');
     const b = await t.api.user('b');
