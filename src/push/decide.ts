@@ -85,6 +85,11 @@ export interface Classified {
 }
 
 const DEAD_TOKEN = new Set(['messaging/registration-token-not-registered', 'messaging/invalid-registration-token']);
+/**
+ * Worth another try later. firebase-admin itself retries a 503 a few times within one send
+ * (honouring Retry-After); what still fails after that, and what it leaves to its caller (500,
+ * 429, network errors), comes here.
+ */
 const TRANSIENT = new Set([
   'messaging/server-unavailable',
   'messaging/internal-error',

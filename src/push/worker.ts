@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { ChatService } from '../commands/service.js';
 import type { ConversationState } from '../domain/conversation.js';
@@ -31,8 +32,10 @@ export interface PushWorkerDeps {
 }
 
 export const PUSH_CHECKPOINT = 'push';
-/** Pushes of one feed batch in flight at once. */
-const CONCURRENCY = 16;
+/** FCM requests in flight at once, over all batches. */
+const CONCURRENCY = 32;
+/** Feed batches whose pushes may be unsettled at once; past this the feed waits (backpressure). */
+const MAX_BATCHES_IN_FLIGHT = 16;
 
 interface PushJob {
   userId: string;
@@ -41,18 +44,31 @@ interface PushJob {
   messageId: string;
 }
 
+interface BatchInFlight {
+  /** Position of the batch's last event. */
+  position: number;
+  settled: boolean;
+  done: Promise<void>;
+}
+
 /**
  * Follows the event feed from its own checkpoint and pushes each new message to the members who
  * are offline and have not muted the conversation. It runs beside the write path and never in
  * it: a slow or failing FCM delays pushes, never appends.
  *
- * The checkpoint moves after a batch's pushes have settled (sent, or given up after the retries),
- * so a restart resumes after the last settled batch: nothing is skipped, and only a batch cut off
- * by a crash is pushed again, which devices collapse by message id (see pushPayload).
+ * Batches are decided in feed order, and their pushes run side by side: one push waiting to retry
+ * does not hold up the pushes of newer messages. The checkpoint moves to the end of the longest
+ * run of batches whose pushes have all settled (sent, or given up after the retries), so a
+ * restart resumes after it: nothing is skipped, and what was pushed beyond it is pushed again,
+ * which devices collapse by message id (see pushPayload).
  */
 export class PushWorker {
   private subscription: Subscription | null = null;
   private readonly stopping = new AbortController();
+  private readonly limit = pLimit(CONCURRENCY);
+  /** Unsettled batches and those settled after an unsettled one, in feed order. */
+  private inFlight: BatchInFlight[] = [];
+  private saving: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: PushWorkerDeps) {}
 
@@ -75,10 +91,12 @@ export class PushWorker {
     );
   }
 
-  /** Stops waiting on retries; the batch they belong to is not checkpointed and runs again after a restart. */
+  /** Stops waiting on retries; batches cut short are not checkpointed and run again after a restart. */
   async stop(): Promise<void> {
     this.stopping.abort();
     await this.subscription?.close();
+    await Promise.allSettled(this.inFlight.map((b) => b.done));
+    await this.saving;
     await this.deps.sender.close();
   }
 
@@ -92,8 +110,26 @@ export class PushWorker {
       const event = toDomainEvent(recorded) as EventOf<'MessageSent'>;
       jobs.push(...(await this.jobsFor(state, event, recorded.revision)));
     }
-    await runLimited(jobs, CONCURRENCY, (job) => this.deliver(job));
-    await this.saveCheckpoint(batch[batch.length - 1]!.position);
+    const entry: BatchInFlight = { position: batch[batch.length - 1]!.position, settled: false, done: Promise.resolve() };
+    entry.done = Promise.allSettled(jobs.map((job) => this.limit(() => this.deliver(job)))).then((results) => {
+      // Only a stop cuts a push short; such a batch stays unsettled and the checkpoint before it.
+      if (results.some((r) => r.status === 'rejected')) return;
+      entry.settled = true;
+      this.advance();
+    });
+    this.inFlight.push(entry);
+    if (this.inFlight.length > MAX_BATCHES_IN_FLIGHT) await this.inFlight[0]!.done;
+  }
+
+  /** Moves the checkpoint over the settled batches at the head of the line. */
+  private advance(): void {
+    let position: number | null = null;
+    while (this.inFlight[0]?.settled) position = this.inFlight.shift()!.position;
+    if (position === null) return;
+    const reached = position;
+    this.saving = this.saving
+      .then(() => this.saveCheckpoint(reached))
+      .catch((err) => this.deps.logger.error({ err }, 'push checkpoint not saved; the next one will be'));
   }
 
   private async jobsFor(state: ConversationState, event: EventOf<'MessageSent'>, seq: number): Promise<PushJob[]> {
@@ -128,7 +164,10 @@ export class PushWorker {
     return recipients.map((r) => ({ userId: r.userId, tokens: r.tokens, payload, messageId: event.data.messageId }));
   }
 
-  /** One multicast to a user's devices; transient failures are retried for the tokens that had them. */
+  /**
+   * One multicast to a user's devices; transient failures are retried for the tokens that had
+   * them. Rejects only when the worker stops.
+   */
   private async deliver(job: PushJob): Promise<void> {
     const { maxAttempts, retryBaseMs } = this.deps.options;
     let tokens = job.tokens;
@@ -159,26 +198,12 @@ export class PushWorker {
       await this.deps.service.removeDevice(job.userId, token, { correlationId: `push-${job.messageId}` });
       this.deps.logger.info({ userId: job.userId }, 'removed a push token FCM no longer accepts');
     } catch (err) {
-      // Already removed by its user meanwhile: nothing left to do.
-      if ((err as { code?: string }).code !== 'not_found') throw err;
+      // not_found: its user removed it meanwhile. Otherwise the next push to it prunes it again.
+      if ((err as { code?: string }).code !== 'not_found') this.deps.logger.error({ err, userId: job.userId }, 'push token not removed');
     }
   }
 
   private saveCheckpoint(position: number): Promise<void> {
     return this.deps.readStore.apply({ writes: [], checkpoints: { [PUSH_CHECKPOINT]: position } });
   }
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight; rejects with the first failure after all settle. */
-async function runLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const errors: unknown[] = [];
-  const lane = async () => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      await fn(item).catch((e) => errors.push(e));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  if (errors.length > 0) throw errors[0];
 }

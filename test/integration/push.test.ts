@@ -17,7 +17,7 @@ async function pushSettled(server: TestServer, timeoutMs = 5000): Promise<void> 
   const head = await server.store.headPosition();
   const deadline = Date.now() + timeoutMs;
   while (((await server.readStore.checkpoints())[PUSH_CHECKPOINT] ?? 0) < head) {
-    if (Date.now() > deadline) throw new Error('push worker did not reach the head');
+    if (Date.now() > deadline) throw new Error(`push worker did not reach the head ${head}: ${JSON.stringify(await server.readStore.checkpoints())}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }
@@ -40,7 +40,7 @@ describe('push notifications through FCM HTTP v1 (local stand-in)', () => {
     fcm = await FcmStandIn.start();
   });
   after(async () => fcm.close());
-  const t = suiteServer({ PUSH_RETRY_BASE_MS: '20' }, () => ({ fcm: fcm.options() }));
+  const t = suiteServer({ PUSH_RETRY_BASE_MS: '50' }, () => ({ fcm: fcm.options() }));
 
   it('pushes a message once to every device of an offline member, with sender, preview, conversation and seq', async () => {
     const a = await t.api.user('alice');
@@ -114,20 +114,45 @@ describe('push notifications through FCM HTTP v1 (local stand-in)', () => {
     assert.equal(fcm.deliveredTo('bob-current').length, 2);
   });
 
-  it('retries a push FCM could not take, with backoff, until it is delivered', async () => {
+  it('retries what FCM could not take until it is delivered, without holding up the write path', async () => {
     const a = await t.api.user('alice');
     const b = await t.api.user('bob');
-    await registerDevice(t.api, b, 'bob-flaky');
-    fcm.unavailable.set('bob-flaky', 2);
+    await registerDevice(t.api, b, 'bob-503');
+    await registerDevice(t.api, b, 'bob-500');
+    fcm.failing.set('bob-503', { times: 1, error: 'UNAVAILABLE' });
+    fcm.failing.set('bob-500', { times: 2, error: 'INTERNAL' });
     const c = await t.api.direct(a, b);
     const started = Date.now();
     const sent = await t.api.send(a, c, 'are you there?');
     assert.equal(sent.status, 201, 'the write path does not wait for push');
     await pushSettled(t.server);
-    assert.equal(fcm.received.filter((p) => p.token === 'bob-flaky').length, 3);
-    assert.equal(fcm.deliveredTo('bob-flaky').length, 1);
-    // Two backoffs of at least 10 ms and 20 ms (base 20 ms, halved at most by jitter).
-    assert.ok(Date.now() - started >= 30);
+    // firebase-admin retries a 503 by itself; the worker retries the 500s, with backoff.
+    assert.equal(fcm.received.filter((p) => p.token === 'bob-503').length, 2);
+    assert.equal(fcm.received.filter((p) => p.token === 'bob-500').length, 3);
+    assert.equal(fcm.deliveredTo('bob-503').length, 1);
+    assert.equal(fcm.deliveredTo('bob-500').length, 1);
+    // Two backoffs of at least 25 ms and 50 ms (base 50 ms, halved at most by jitter).
+    assert.ok(Date.now() - started >= 75);
+  });
+
+  it('does not hold newer pushes back while one waits to retry, and gives up after the last attempt', async () => {
+    const a = await t.api.user('alice');
+    const b = await t.api.user('bob');
+    const carol = await t.api.user('carol');
+    await registerDevice(t.api, b, 'bob-overloaded');
+    await registerDevice(t.api, carol, 'carol-phone');
+    fcm.failing.set('bob-overloaded', { times: 100, error: 'QUOTA_EXCEEDED' });
+    const toBob = await t.api.direct(a, b);
+    const toCarol = await t.api.direct(a, carol);
+    await t.api.send(a, toBob, 'first');
+    await fcm.until(() => fcm.received.some((p) => p.token === 'bob-overloaded'));
+    await t.api.send(a, toCarol, 'second');
+    await fcm.until(() => fcm.deliveredTo('carol-phone').length === 1);
+    // Bob's retries (backoffs of at least 25 + 50 + 100 + 200 ms) are not over yet.
+    assert.ok(fcm.received.filter((p) => p.token === 'bob-overloaded').length < 5);
+    await pushSettled(t.server);
+    assert.equal(fcm.received.filter((p) => p.token === 'bob-overloaded').length, 5, 'PUSH_MAX_ATTEMPTS');
+    assert.equal(fcm.deliveredTo('bob-overloaded').length, 0);
   });
 });
 

@@ -48,6 +48,14 @@ class StaticCredential implements Credential {
   }
 }
 
+/** FCM's transient errors: 503 (firebase-admin retries it itself), 500 and 429 (left to the caller). */
+const transientErrors = {
+  UNAVAILABLE: [503, 'UNAVAILABLE', 'The service is currently unavailable.'],
+  INTERNAL: [500, 'INTERNAL', 'Internal error encountered.'],
+  QUOTA_EXCEEDED: [429, 'RESOURCE_EXHAUSTED', 'Message rate exceeded for this device.'],
+} as const;
+type TransientError = keyof typeof transientErrors;
+
 const fcmError = (status: number, grpcStatus: string, errorCode: string, message: string) => ({
   status,
   body: {
@@ -69,8 +77,8 @@ export class FcmStandIn {
   readonly unregistered = new Set<string>();
   /** Tokens that are not FCM tokens at all: 400 INVALID_ARGUMENT. */
   readonly malformed = new Set<string>();
-  /** Token -> how many more requests for it get 503 UNAVAILABLE before it works. */
-  readonly unavailable = new Map<string, number>();
+  /** Token -> how many more requests for it fail, and how, before it works. */
+  readonly failing = new Map<string, { times: number; error: TransientError }>();
   private waiters: (() => void)[] = [];
 
   private constructor(
@@ -158,10 +166,11 @@ export class FcmStandIn {
     if (this.malformed.has(message.token)) {
       return fcmError(400, 'INVALID_ARGUMENT', 'INVALID_ARGUMENT', 'The registration token is not a valid FCM registration token');
     }
-    const failures = this.unavailable.get(message.token) ?? 0;
-    if (failures > 0) {
-      this.unavailable.set(message.token, failures - 1);
-      return fcmError(503, 'UNAVAILABLE', 'UNAVAILABLE', 'The service is currently unavailable.');
+    const failure = this.failing.get(message.token);
+    if (failure && failure.times > 0) {
+      failure.times--;
+      const [status, grpcStatus, text] = transientErrors[failure.error];
+      return fcmError(status, grpcStatus, failure.error, text);
     }
     this.delivered.push(request);
     return { status: 200, body: { name: `projects/${this.projectId}/messages/${this.delivered.length}` } };
