@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { presenceFrame } from '../../src/gateway/frames.js';
 import { ApiClient, type WsClient } from '../support/client.js';
 import { startTestServer } from '../support/server.js';
 import { suiteServer } from '../support/suite.js';
@@ -34,6 +35,8 @@ describe('presence', () => {
     await aWs.close();
     const offline = await bWs.next((f) => f.type === 'presence' && f.userId === a.userId && !f.online);
     assert.equal(offline.online, false);
+    presenceFrame.parse(online);
+    presenceFrame.parse(offline);
     assert.equal((await getPresence(b, a.userId)).body.online, false);
     assert.equal(presenceOf(sWs, a.userId).length, 0);
   });
@@ -156,6 +159,7 @@ describe('presence', () => {
     await new Promise((r) => setTimeout(r, 5));
     aWs.send({ type: 'ping', ref: 'fg', foreground: true });
     const t2 = await movesFrom(t1);
+    presenceFrame.parse({ type: 'presence', userId: a.userId, ...(await getPresence(b, a.userId)).body });
     await new Promise((r) => setTimeout(r, 5));
     await t.api.send(a, c, 'hi b');
     const t3 = await movesFrom(t2);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { typingFrame } from '../../src/gateway/frames.js';
 import type { WsClient } from '../support/client.js';
 import { suiteServer } from '../support/suite.js';
 
@@ -26,6 +27,7 @@ describe('typing indicators', () => {
     for (const device of [bPhone, bLaptop]) {
       const frame = await device.next((f) => f.type === 'typing');
       assert.deepEqual(frame, { type: 'typing', conversationId: c, userId: a.userId, typing: true, expiresInMs: TTL_MS });
+      typingFrame.parse(frame);
     }
     await pause(50);
     assert.equal(typingFrames(aLaptop, a.userId).length, 0, "the typist's other devices");
@@ -45,6 +47,7 @@ describe('typing indicators', () => {
     await bWs.next((f) => f.type === 'typing' && f.typing);
     const expired = await bWs.next((f) => f.type === 'typing' && !f.typing, 3000);
     assert.deepEqual(expired, { type: 'typing', conversationId: c, userId: a.userId, typing: false });
+    typingFrame.parse(expired);
     assert.ok(Date.now() - startedAt >= TTL_MS - 20, 'not before the TTL');
 
     aWs.send({ type: 'typing', conversationId: c });
