@@ -15,6 +15,30 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({ PORT: 'eighty' }), (e: Error) => e instanceof ConfigError && /^invalid configuration: PORT="eighty"/.test(e.message) && !e.message.includes('\n'));
     assert.throws(() => loadConfig({ EVENT_STORE: 'postgres' }), /EVENT_STORE/);
   });
+  it('drops a silent socket within 30 s by default, pinging at most every half timeout', () => {
+    const config = loadConfig({});
+    assert.equal(config.PRESENCE_TIMEOUT_MS, 30_000);
+    assert.ok(config.HEARTBEAT_INTERVAL_MS * 2 <= config.PRESENCE_TIMEOUT_MS);
+    assert.throws(() => loadConfig({ HEARTBEAT_INTERVAL_MS: '20000' }), /HEARTBEAT_INTERVAL_MS must be at most half of PRESENCE_TIMEOUT_MS/);
+    assert.throws(() => loadConfig({ TYPING_TTL_MS: '2000', TYPING_THROTTLE_MS: '2000' }), /TYPING_THROTTLE_MS must be less than TYPING_TTL_MS/);
+  });
+  it('has push off without FCM credentials and parses a service account key', () => {
+    const config = loadConfig({});
+    assert.equal(config.FCM_SERVICE_ACCOUNT, undefined);
+    assert.equal(config.PUSH_PREVIEW, 'show');
+    const key = { type: 'service_account', project_id: 'p1', client_email: 'push@p1.iam.gserviceaccount.com', private_key: 'KEY' };
+    assert.equal(loadConfig({ FCM_SERVICE_ACCOUNT: JSON.stringify(key) }).FCM_SERVICE_ACCOUNT?.project_id, 'p1');
+    assert.throws(() => loadConfig({ PUSH_PREVIEW: 'maybe' }), /PUSH_PREVIEW/);
+  });
+  it('never echoes a secret in its error line', () => {
+    const secret = '{"project_id":"p1","private_key":"-----BEGIN PRIVATE KEY-----"}';
+    assert.throws(
+      () => loadConfig({ FCM_SERVICE_ACCOUNT: secret }),
+      (e: Error) => /^invalid configuration: FCM_SERVICE_ACCOUNT=\(value not shown\): client_email: /.test(e.message) && !e.message.includes('PRIVATE'),
+    );
+    assert.throws(() => loadConfig({ FCM_SERVICE_ACCOUNT: 'not json' }), /FCM_SERVICE_ACCOUNT=\(value not shown\): not JSON/);
+    assert.throws(() => loadConfig({ AUTH_SECRET: 'short-secret' }), (e: Error) => !e.message.includes('short-secret'));
+  });
   it('requires the URL of a selected production adapter', () => {
     assert.throws(() => loadConfig({ READ_STORE: 'mongo' }), /MONGO_URL is required with READ_STORE=mongo/);
   });

@@ -21,17 +21,58 @@ export const configSchema = z.object({
   TOKEN_TTL_SECONDS: int(60, 365 * 24 * 3600).default(7 * 24 * 3600),
   BODY_LIMIT_BYTES: int(1024, 16 * 1024 * 1024).default(64 * 1024),
   WS_MAX_PAYLOAD_BYTES: int(1024, 16 * 1024 * 1024).default(64 * 1024),
-  HEARTBEAT_INTERVAL_MS: int(100, 10 * 60 * 1000).default(30_000),
+  /** How often the gateway pings each socket; at most half of PRESENCE_TIMEOUT_MS. */
+  HEARTBEAT_INTERVAL_MS: int(50, 10 * 60 * 1000).default(10_000),
+  /** A socket silent for this long (no pong, no frame) is dropped, and its user may go offline. */
+  PRESENCE_TIMEOUT_MS: int(100, 20 * 60 * 1000).default(30_000),
+  /** Presence frames about one user go out at most once per this interval; changes in between are coalesced. */
+  PRESENCE_NOTIFY_INTERVAL_MS: int(0, 10 * 60 * 1000).default(10_000),
+  /** A typing indicator lasts this long unless the client renews it. */
+  TYPING_TTL_MS: int(500, 60_000).default(6000),
+  /** In groups above INBOX_PULL_THRESHOLD, one sender's typing frames are fanned out at most this often. */
+  TYPING_THROTTLE_MS: int(100, 60_000).default(3000),
   INBOX_PULL_THRESHOLD: int(1, 1_000_000).default(500),
   MAX_GROUP_SIZE: int(2, 1_000_000).default(5000),
   /** /readyz answers 503 while a projection's oldest unapplied event is older than this. */
   READY_MAX_LAG_SECONDS: int(1, 24 * 3600).default(30),
+  /** FCM credentials: a service account key as JSON text, or the path of a credentials file. */
+  FCM_SERVICE_ACCOUNT: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'not JSON: expected the service account key file contents' });
+        return z.NEVER;
+      }
+    })
+    .pipe(
+      z.looseObject({
+        project_id: z.string().min(1),
+        client_email: z.string().min(1),
+        private_key: z.string().min(1),
+      }),
+    )
+    .optional(),
+  GOOGLE_APPLICATION_CREDENTIALS: z.string().min(1).optional(),
+  /** Overrides the project id the credentials name (needed when they name none). */
+  FCM_PROJECT_ID: z.string().min(1).optional(),
+  /** `hide` keeps message text out of push notifications (they say "New message"). */
+  PUSH_PREVIEW: z.enum(['show', 'hide']).default('show'),
+  PUSH_MAX_ATTEMPTS: int(1, 20).default(5),
+  /** First retry delay of a failed push; it doubles per attempt. */
+  PUSH_RETRY_BASE_MS: int(10, 60_000).default(1000),
+  /** Messages older than this when the push worker reaches them (after an outage) are not pushed. */
+  PUSH_MAX_AGE_SECONDS: int(1, 7 * 24 * 3600).default(3600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
 export type Config = z.infer<typeof configSchema>;
 
 export class ConfigError extends Error {}
+
+/** Variables whose values must not reach logs, even in an error line. */
+const SECRETS = new Set(['AUTH_SECRET', 'FCM_SERVICE_ACCOUNT']);
 
 /** Parses the environment; a bad value throws one line naming the variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -40,7 +81,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const name = String(issue.path[0]);
-    throw new ConfigError(`invalid configuration: ${name}=${JSON.stringify(env[name] ?? '')}: ${issue.message}`);
+    const value = SECRETS.has(name) ? '(value not shown)' : JSON.stringify(env[name] ?? '');
+    const field = issue.path.length > 1 ? `${issue.path.slice(1).join('.')}: ` : '';
+    throw new ConfigError(`invalid configuration: ${name}=${value}: ${field}${issue.message}`);
   }
   const config = parsed.data;
   const needs: [boolean, keyof Config, string][] = [
@@ -50,6 +93,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   ];
   for (const [selected, variable, because] of needs) {
     if (selected && !config[variable]) throw new ConfigError(`invalid configuration: ${variable} is required with ${because}`);
+  }
+  // Pinging at most every half timeout lets a healthy socket answer twice before it would be dropped.
+  if (config.HEARTBEAT_INTERVAL_MS * 2 > config.PRESENCE_TIMEOUT_MS) {
+    throw new ConfigError('invalid configuration: HEARTBEAT_INTERVAL_MS must be at most half of PRESENCE_TIMEOUT_MS');
+  }
+  // A throttled sender's indicator must be renewed before it expires on the receivers' side.
+  if (config.TYPING_THROTTLE_MS >= config.TYPING_TTL_MS) {
+    throw new ConfigError('invalid configuration: TYPING_THROTTLE_MS must be less than TYPING_TTL_MS');
   }
   return config;
 }

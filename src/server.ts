@@ -22,6 +22,7 @@ import { instrumentEventStore } from './observability/instrumentedEventStore.js'
 import { createMetrics, observeConnections, observeProjectionLag, type Metrics } from './observability/metrics.js';
 import { readinessCheck } from './observability/readiness.js';
 import { checkpointLags } from './projections/lag.js';
+import { PresenceTracker } from './gateway/presence.js';
 import { ProjectionRunner } from './projections/runner.js';
 import type { ReadStore } from './projections/readStore.js';
 import type { RebuildTarget } from './projections/rebuild.js';
@@ -29,6 +30,7 @@ import { MongoReadStore } from './projections/stores/mongo.js';
 import { SqliteReadStore } from './projections/stores/sqlite.js';
 import { SqliteRebuildTarget } from './projections/stores/sqliteRebuild.js';
 import { startReplication, type Replication } from './replication/index.js';
+import { FcmSender, PushWorker, fcmOptionsFromConfig, type FcmOptions } from './push/index.js';
 
 export const VERSION = '0.1.0';
 const SHUTDOWN_PROJECTION_WAIT_MS = 5000;
@@ -42,6 +44,9 @@ export interface RunningServer {
   gateway: Gateway;
   replication: Replication | null;
   metrics: Metrics;
+  presence: PresenceTracker;
+  /** Null when push is off (no FCM credentials). */
+  push: PushWorker | null;
   /** Graceful stop: no new connections, sockets closed with "going away", checkpoints flushed. */
   close(): Promise<void>;
 }
@@ -107,7 +112,16 @@ async function waitForEventStore(store: EventStore, logger: Logger): Promise<voi
   }
 }
 
-export async function startServer(config: Config, logger: Logger = pino({ level: config.LOG_LEVEL })): Promise<RunningServer> {
+export interface ServerOverrides {
+  /** FCM options instead of those from configuration (tests point them at a local stand-in). */
+  fcm?: FcmOptions;
+}
+
+export async function startServer(
+  config: Config,
+  logger: Logger = pino({ level: config.LOG_LEVEL }),
+  overrides: ServerOverrides = {},
+): Promise<RunningServer> {
   const metrics = createMetrics();
   const stores = await openStores(config);
   const { readStore, close: closeStores } = stores;
@@ -133,8 +147,13 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
   const waitForProjections = (position: number) => projections.waitFor(position);
   const lags = async () => (await checkpointLags(store, await readStore.checkpoints())).lags;
   observeProjectionLag(metrics, lags);
+  const presence = new PresenceTracker({
+    notifyIntervalMs: config.PRESENCE_NOTIFY_INTERVAL_MS,
+    store: readStore,
+    onError: (err) => logger.error({ err }, 'presence failed'),
+  });
   const app = createApp(
-    { service, store, readStore, tokens, waitForProjections },
+    { service, store, readStore, tokens, waitForProjections, presence },
     {
       bodyLimitBytes: config.BODY_LIMIT_BYTES,
       adminToken: config.ADMIN_TOKEN,
@@ -155,6 +174,10 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
     logger,
     maxPayloadBytes: config.WS_MAX_PAYLOAD_BYTES,
     heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
+    presenceTimeoutMs: config.PRESENCE_TIMEOUT_MS,
+    presence,
+    typing: { ttlMs: config.TYPING_TTL_MS, throttleMs: config.TYPING_THROTTLE_MS },
+    inboxPullThreshold: config.INBOX_PULL_THRESHOLD,
   });
   await gateway.start(http);
   observeConnections(metrics, gateway);
@@ -162,6 +185,7 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
     config.REPLICATION === 'kafka'
       ? startReplication({ brokers: config.KAFKA_BROKERS!, dcId: config.DC_ID, store, readStore, logger })
       : null;
+  const push = await startPush(config, logger, overrides, { store, readStore, service, presence });
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(config.PORT, config.HOST, () => resolve());
@@ -172,7 +196,9 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
   const close = () =>
     (closing ??= (async () => {
       const stopped = new Promise((resolve) => http.close(resolve));
+      await push?.stop();
       await gateway.stop();
+      await presence.close();
       http.closeIdleConnections();
       await stopped;
       await replication?.stop();
@@ -184,5 +210,37 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
       await readStore.close();
       closeStores();
     })());
-  return { port, http, store, readStore, projections, gateway, replication, metrics, close };
+  return { port, http, store, readStore, projections, gateway, replication, metrics, presence, push, close };
+}
+
+/** Push runs only with FCM credentials; without them it is off, said once at start-up. */
+async function startPush(
+  config: Config,
+  logger: Logger,
+  overrides: ServerOverrides,
+  deps: { store: EventStore; readStore: ReadStore; service: ChatService; presence: PresenceTracker },
+): Promise<PushWorker | null> {
+  const fcm = overrides.fcm ?? fcmOptionsFromConfig(config);
+  if (!fcm) {
+    logger.info('push notifications off: no FCM credentials (set FCM_SERVICE_ACCOUNT or GOOGLE_APPLICATION_CREDENTIALS)');
+    return null;
+  }
+  const worker = new PushWorker({
+    store: deps.store,
+    readStore: deps.readStore,
+    conversations: newConversationCache(deps.store),
+    service: deps.service,
+    sender: new FcmSender(fcm),
+    isOnline: (userId) => deps.presence.isOnline(userId),
+    logger,
+    options: {
+      preview: config.PUSH_PREVIEW,
+      maxAttempts: config.PUSH_MAX_ATTEMPTS,
+      retryBaseMs: config.PUSH_RETRY_BASE_MS,
+      maxAgeMs: config.PUSH_MAX_AGE_SECONDS * 1000,
+    },
+  });
+  await worker.start();
+  logger.info({ projectId: fcm.projectId, preview: config.PUSH_PREVIEW }, 'push notifications on (FCM HTTP v1)');
+  return worker;
 }

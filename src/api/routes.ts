@@ -1,5 +1,5 @@
 import type { ChatService } from '../commands/service.js';
-import { DomainError, notFound } from '../domain/errors.js';
+import { DomainError, forbidden, notFound } from '../domain/errors.js';
 import { conversationStream, usernameStream } from '../domain/streams.js';
 import type { EventStore } from '../eventstore/port.js';
 import type { ReadStore } from '../projections/readStore.js';
@@ -12,6 +12,7 @@ import {
   decodeCursor,
   encodeCursor,
   messageItem,
+  messageReceipts,
   syncItem,
   timelineItem,
 } from './views.js';
@@ -23,9 +24,15 @@ export interface ApiDeps {
   tokens: TokenService;
   /** Resolves once the read models include `position`, so a client reads its own writes. */
   waitForProjections(position: number): Promise<unknown>;
+  presence: PresenceReader;
 }
 
-export function routes({ service, store, readStore, tokens, waitForProjections }: ApiDeps): RouteSpec[] {
+/** Presence as the gateway tracks it. */
+export interface PresenceReader {
+  view(userId: string): Promise<{ online: boolean; lastSeenAt: string | null }>;
+}
+
+export function routes({ service, store, readStore, tokens, waitForProjections, presence }: ApiDeps): RouteSpec[] {
   const settle = async (position: number) => {
     if (position > 0) await waitForProjections(position);
   };
@@ -71,6 +78,20 @@ export function routes({ service, store, readStore, tokens, waitForProjections }
       async handler({ params }) {
         const user = await service.requireUser(params.id);
         return { body: { userId: user.userId, username: user.username, displayName: user.displayName, avatar: user.avatar } };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/users/:id/presence',
+      summary: 'Whether a user is online and when they were last active (for users who share a conversation with them)',
+      params: s.userParams,
+      status: 200,
+      async handler({ principal, params }) {
+        await service.requireUser(params.id);
+        if (params.id !== principal.userId && !(await readStore.sharesConversation(principal.userId, params.id))) {
+          throw forbidden('you share no conversation with this user');
+        }
+        return { body: { userId: params.id, ...(await presence.view(params.id)) } };
       },
     }),
     route({
@@ -260,6 +281,19 @@ export function routes({ service, store, readStore, tokens, waitForProjections }
         const outcome = await service.recallMessage(principal.userId, params.id, params.seq, ctx);
         await settle(outcome.position);
         return { body: { seq: params.seq, eventSeq: outcome.events[0]!.seq } };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/conversations/:id/messages/:seq/receipts',
+      summary: 'Who of the members at the time has received and who has read a message',
+      params: s.messageParams,
+      status: 200,
+      async handler({ principal, params }) {
+        const { maxSeq } = await service.visibleConversation(principal.userId, params.id);
+        const [message] = await readStore.listMessages(params.id, { afterSeq: params.seq - 1, beforeSeq: params.seq + 1, maxSeq, limit: 1 });
+        if (!message) throw notFound('message');
+        return { body: messageReceipts(message, await readStore.listMembers(params.id)) };
       },
     }),
     route({

@@ -1,6 +1,6 @@
 import type { ConversationState } from '../domain/conversation.js';
 import type { RecordedEvent } from '../eventstore/port.js';
-import type { ConversationListItem, InboxEntry, ListCursor, MessageDoc } from '../projections/model.js';
+import type { ConversationListItem, InboxEntry, ListCursor, MessageDoc, UserConversationDoc } from '../projections/model.js';
 import { invalid } from '../domain/errors.js';
 
 /** Shapes of API answers, built from read models and states. */
@@ -37,7 +37,14 @@ export function conversationDetail(state: ConversationState, maxSeq: number) {
     announcement: state.announcement,
     createdBy: state.createdBy,
     createdAt: state.createdAt,
-    members: [...state.members].map(([userId, m]) => ({ userId, role: m.role, joinedSeq: m.joinedSeq })),
+    // The markers let a client show sent / delivered / read ticks on its own messages.
+    members: [...state.members].map(([userId, m]) => ({
+      userId,
+      role: m.role,
+      joinedSeq: m.joinedSeq,
+      deliveredSeq: m.deliveredSeq,
+      readSeq: m.readSeq,
+    })),
     lastSeq: maxSeq,
   };
 }
@@ -54,6 +61,22 @@ export function messageItem(m: MessageDoc) {
     sentAt: m.sentAt,
     editedAt: m.editedAt,
     recalled: m.recalled,
+  };
+}
+
+/**
+ * Receipts of one message: of the current members who were there when it was sent (the sender
+ * aside), who has received it and who has read it. Reading implies having received.
+ */
+export function messageReceipts(message: MessageDoc, members: UserConversationDoc[]) {
+  const recipients = members.filter((m) => m.userId !== message.senderId && m.joinedSeq < message.seq);
+  return {
+    seq: message.seq,
+    messageId: message.messageId,
+    senderId: message.senderId,
+    recipients: recipients.length,
+    deliveredTo: recipients.filter((m) => m.deliveredSeq >= message.seq).map((m) => m.userId),
+    readBy: recipients.filter((m) => m.readSeq >= message.seq).map((m) => m.userId),
   };
 }
 

@@ -238,6 +238,14 @@ export class ChatService {
     return this.userCommands.execute(userId, { type: 'removeDevice', token }, ctx);
   }
 
+  /** The current state of a conversation this user is a member of now (former members are refused). */
+  async currentMember(userId: string, conversationId: string): Promise<ConversationState> {
+    const { state } = await this.conversations.load(conversationId);
+    if (!state.exists) throw notFound('conversation');
+    if (!state.members.has(userId)) throw notAMember();
+    return state;
+  }
+
   /**
    * The conversation as this user may see it: the state and the last seq visible to them
    * (their removal seq for a former member). Unknown conversations are 404, strangers 403.

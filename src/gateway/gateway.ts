@@ -12,8 +12,10 @@ import { conversationStream, parseStreamId } from '../domain/streams.js';
 import type { EventStore, RecordedEvent, Subscription } from '../eventstore/port.js';
 import { toDomainEvent, type StateCache } from '../eventstore/stateCache.js';
 import type { ReadStore } from '../projections/readStore.js';
-import { clientFrame, eventFrame, type ClientFrame } from './frames.js';
+import { clientFrame, eventFrame, type ClientFrame, type PresenceFrame, type TypingFrame } from './frames.js';
+import type { PresenceTracker, PresenceView } from './presence.js';
 import { Session } from './session.js';
+import { TypingTracker, type TypingOptions } from './typing.js';
 
 export interface GatewayDeps {
   store: EventStore;
@@ -26,6 +28,12 @@ export interface GatewayDeps {
   logger: Logger;
   maxPayloadBytes: number;
   heartbeatIntervalMs: number;
+  /** A socket silent for longer is dropped. */
+  presenceTimeoutMs: number;
+  presence: PresenceTracker;
+  typing: TypingOptions;
+  /** Groups with more members: typing is throttled per sender and presence is not fanned out. */
+  inboxPullThreshold: number;
 }
 
 export const WS_PATH = '/v1/ws';
@@ -48,10 +56,14 @@ export class Gateway {
   /** Frames being handled; a graceful stop lets them finish so their acks still go out. */
   private readonly inFlight = new Set<Promise<void>>();
   private stopping = false;
+  private readonly typing: TypingTracker;
 
   constructor(private readonly deps: GatewayDeps) {
     // Compression off: it costs CPU per socket per frame, and chat frames are small.
     this.wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxPayloadBytes, perMessageDeflate: false });
+    this.typing = new TypingTracker(deps.typing, (conversationId, userId, typing) =>
+      this.forwardTyping(conversationId, userId, typing).catch((err) => deps.logger.error({ err }, 'typing fan-out failed')),
+    );
   }
 
   get connectionCount(): number {
@@ -68,12 +80,16 @@ export class Gateway {
     );
     server.on('upgrade', (req, socket, head) => void this.upgrade(req, socket, head));
     this.heartbeat = setInterval(() => this.beat(), this.deps.heartbeatIntervalMs);
+    this.deps.presence.onAnnounce((userId, view) =>
+      void this.announcePresence(userId, view).catch((err) => this.deps.logger.error({ err }, 'presence fan-out failed')),
+    );
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
     await Promise.race([Promise.allSettled(this.inFlight), new Promise((r) => setTimeout(r, DRAIN_TIMEOUT_MS).unref())]);
+    this.typing.close();
     for (const set of this.sessions.values()) for (const s of set) s.socket.close(1001, 'server going away');
     await this.subscription?.close();
     await new Promise((resolve) => this.wss.close(resolve));
@@ -99,7 +115,8 @@ export class Gateway {
     let set = this.sessions.get(principal.userId);
     if (!set) this.sessions.set(principal.userId, (set = new Set()));
     set.add(session);
-    ws.on('pong', () => (session.alive = true));
+    this.deps.presence.connected(principal.userId);
+    ws.on('pong', () => session.markAlive());
     ws.on('message', (data, isBinary) => {
       const handling = this.onMessage(session, data, isBinary);
       this.inFlight.add(handling);
@@ -109,19 +126,20 @@ export class Gateway {
     ws.on('close', () => {
       set.delete(session);
       if (set.size === 0) this.sessions.delete(principal.userId);
+      this.deps.presence.disconnected(principal.userId);
     });
   }
 
-  /** Dead sockets (no pong since the last beat) are dropped. */
+  /**
+   * Pings every socket and drops those silent for too long. A socket still silent now would pass
+   * the timeout before the next beat, so it goes now: nothing stays past the timeout.
+   */
   private beat(): void {
+    const silentLimit = Date.now() - (this.deps.presenceTimeoutMs - this.deps.heartbeatIntervalMs);
     for (const set of this.sessions.values()) {
       for (const s of set) {
-        if (!s.alive) {
-          s.socket.terminate();
-          continue;
-        }
-        s.alive = false;
-        s.socket.ping();
+        if (s.lastAliveAt < silentLimit) s.socket.terminate();
+        else s.socket.ping();
       }
     }
   }
@@ -132,6 +150,7 @@ export class Gateway {
       if (stream?.kind === 'conversation') {
         const state = await this.deps.conversations.after(stream.id, recorded);
         const event = toDomainEvent(recorded) as ConversationEvent;
+        this.noteActivity(stream.id, event, recorded.metadata.at);
         const audience = eventAudience(event, state).filter((u) => this.sessions.has(u));
         if (audience.length > 0) {
           const frame = eventFrame(stream.id, recorded.revision, { type: recorded.type, data: recorded.data, at: recorded.metadata.at });
@@ -144,8 +163,18 @@ export class Gateway {
     }
   }
 
+  /** Sends and reads are user activity wherever they came from (REST or WebSocket); delivery acks are not. */
+  private noteActivity(conversationId: string, event: ConversationEvent, at: string): void {
+    if (event.type === 'MessageSent') {
+      this.deps.presence.touch(event.data.senderId, at);
+      this.typing.sent(conversationId, event.data.senderId);
+    } else if (event.type === 'MessageRead') {
+      this.deps.presence.touch(event.data.userId, at);
+    }
+  }
+
   private async onMessage(session: Session, data: RawData, isBinary: boolean): Promise<void> {
-    session.alive = true;
+    session.markAlive();
     let ref: string | undefined;
     try {
       let raw: unknown;
@@ -188,12 +217,43 @@ export class Gateway {
         session.sendJson({ type: 'ack', ref: frame.ref, conversationId: frame.conversationId, deliveredSeq });
         return;
       }
+      case 'typing': {
+        const state = await service.currentMember(userId, frame.conversationId);
+        this.deps.presence.touch(userId, new Date().toISOString());
+        if (frame.typing) this.typing.started(frame.conversationId, userId, state.members.size > this.deps.inboxPullThreshold);
+        else this.typing.stopped(frame.conversationId, userId);
+        return;
+      }
       case 'ping':
+        if (frame.foreground) this.deps.presence.touch(userId, new Date().toISOString());
         session.sendJson({ type: 'pong', ref: frame.ref });
         return;
       case 'sync':
         return this.sync(session, frame);
     }
+  }
+
+  /** The conversation's other online members, from its current state. */
+  private async forwardTyping(conversationId: string, userId: string, typing: boolean): Promise<void> {
+    const { state } = await this.deps.service.conversations.load(conversationId);
+    const frame: TypingFrame = typing
+      ? { type: 'typing', conversationId, userId, typing, expiresInMs: this.deps.typing.ttlMs }
+      : { type: 'typing', conversationId, userId, typing };
+    // Whichever is smaller: the members, or the users online here.
+    const candidates = state.members.size <= this.sessions.size ? state.members.keys() : this.sessions.keys();
+    const audience = [...candidates].filter((u) => u !== userId && state.members.has(u));
+    this.sendToUsers(audience, JSON.stringify(frame));
+  }
+
+  /** A user's presence goes to their contacts who are online (large groups excluded, see listContacts). */
+  private async announcePresence(userId: string, view: PresenceView): Promise<void> {
+    const contacts = await this.deps.readStore.listContacts(userId, this.deps.inboxPullThreshold);
+    const frame: PresenceFrame = { type: 'presence', userId, ...view };
+    this.sendToUsers(contacts, JSON.stringify(frame));
+  }
+
+  private sendToUsers(userIds: Iterable<string>, frame: string): void {
+    for (const u of userIds) for (const s of this.sessions.get(u) ?? []) s.send(frame);
   }
 
   /**

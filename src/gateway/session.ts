@@ -14,7 +14,8 @@ interface Pending {
  * are held back and released after it, minus those the replay already sent.
  */
 export class Session {
-  alive = true;
+  /** When the device last showed a sign of life (a pong or any frame), in ms since the epoch. */
+  lastAliveAt = Date.now();
   private held: Pending[] | null = null;
   private replayed: Set<string> | null = null;
 
@@ -25,6 +26,10 @@ export class Session {
 
   get userId(): string {
     return this.principal.userId;
+  }
+
+  markAlive(): void {
+    this.lastAliveAt = Date.now();
   }
 
   send(frame: string): void {

@@ -56,6 +56,7 @@ export interface ReadStore {
    * The stored checkpoints are the truth: a write at or below its projection's stored checkpoint is
    * skipped (unless the batch is a replay), and a checkpoint never moves backwards, so a runner whose
    * in-memory checkpoints fell behind (another process swapped a rebuilt copy in) is harmless.
+   * Feed consumers without documents (push) store their checkpoint with an empty write list.
    */
   apply(batch: WriteBatch): Promise<void>;
   checkpoints(): Promise<Record<string, number>>;
@@ -76,6 +77,16 @@ export interface ReadStore {
   /** Records sent messages for analytics; a fact whose eventId is already there is dropped. */
   recordMessageFacts(facts: MessageFact[]): Promise<void>;
   analytics(query: AnalyticsQuery): Promise<AnalyticsReport>;
+  /**
+   * Everyone who is a current member of a conversation with this user: direct conversations, and
+   * groups of at most `maxGroupSize` members (the audience of presence changes).
+   */
+  listContacts(userId: string, maxGroupSize: number): Promise<string[]>;
+  /** Whether both users are current members of at least one common conversation. */
+  sharesConversation(userId: string, otherId: string): Promise<boolean>;
+  /** Stores users' last activity times (ISO 8601); a stored time never moves backwards. */
+  saveLastSeen(times: Record<string, string>): Promise<void>;
+  getLastSeen(userIds: string[]): Promise<Record<string, string>>;
   /** Every document of every projection in a stable order, for comparing two stores. */
   dump(): Promise<Record<string, unknown[]>>;
   close(): Promise<void>;

@@ -1,11 +1,26 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ProjectionRunner } from '../../src/projections/runner.js';
+import type { ConversationDoc, UserConversationDoc, Write } from '../../src/projections/model.js';
 import type { ReadStore } from '../../src/projections/readStore.js';
 import { newConversationCache } from '../../src/server.js';
 import { ApiClient } from '../support/client.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { PULL_THRESHOLD, workload } from '../support/workload.js';
+
+const conversation = (conversationId: string, kind: 'direct' | 'group', memberCount: number): Write => ({
+  kind: 'upsert',
+  collection: 'conversations',
+  key: { conversationId },
+  set: { kind, memberCount } satisfies Partial<ConversationDoc>,
+});
+
+const membership = (userId: string, conversationId: string, leftSeq: number | null = null): Write => ({
+  kind: 'upsert',
+  collection: 'userConversations',
+  key: { userId, conversationId },
+  set: { leftSeq } satisfies Partial<UserConversationDoc>,
+});
 
 export interface ReadStoreFixture {
   store: ReadStore;
@@ -155,6 +170,44 @@ export function readStoreContract(name: string, makeFixture: () => Promise<ReadS
       assert.ok(checkpoints.conversations! > 0);
       await project(store);
       assert.deepEqual(await store.dump(), await server.readStore.dump());
+    });
+
+    it('answers the presence queries: contacts, shared conversations, last seen', async () => {
+      const writes: Write[] = [
+        conversation('d-ab', 'direct', 2),
+        membership('a', 'd-ab'),
+        membership('b', 'd-ab'),
+        conversation('g-small', 'group', 3),
+        membership('a', 'g-small'),
+        membership('c', 'g-small'),
+        membership('gone', 'g-small', 9),
+        conversation('g-big', 'group', 4),
+        ...['a', 'x', 'y', 'z'].map((u) => membership(u, 'g-big')),
+        conversation('d-bs', 'direct', 2),
+        membership('b', 'd-bs'),
+        membership('s', 'd-bs'),
+      ];
+      // Positions far past the workload's, replayed so the stored checkpoints do not skip them.
+      await store.apply({ writes: writes.map((write, i) => ({ projection: write.kind === 'upsert' ? write.collection : 'inbox', position: 1e9 + i, write })), checkpoints: {}, reapply: true });
+
+      // lists contacts over direct conversations and groups up to the size limit, current members only
+      assert.deepEqual((await store.listContacts('a', 3)).sort(), ['b', 'c']);
+      assert.deepEqual((await store.listContacts('a', 4)).sort(), ['b', 'c', 'x', 'y', 'z']);
+      assert.deepEqual(await store.listContacts('gone', 10), [], 'a former member has no contacts there');
+
+      // knows who shares a conversation, whatever its size
+      assert.equal(await store.sharesConversation('a', 'b'), true);
+      assert.equal(await store.sharesConversation('z', 'a'), true);
+      assert.equal(await store.sharesConversation('a', 's'), false);
+      assert.equal(await store.sharesConversation('c', 'gone'), false);
+
+      // keeps the latest last-seen time whatever order they are saved in
+      await store.saveLastSeen({ a: '2030-01-01T10:00:00.000Z', b: '2030-01-01T09:00:00.000Z' });
+      await store.saveLastSeen({ a: '2030-01-01T08:00:00.000Z', b: '2030-01-01T11:00:00.000Z' });
+      assert.deepEqual(await store.getLastSeen(['a', 'b', 'nobody']), {
+        a: '2030-01-01T10:00:00.000Z',
+        b: '2030-01-01T11:00:00.000Z',
+      });
     });
   });
 }

@@ -13,7 +13,7 @@ describe('WebSocket gateway', () => {
     return ws;
   };
   before(async () => {
-    server = await startTestServer({ HEARTBEAT_INTERVAL_MS: '200', WS_MAX_PAYLOAD_BYTES: '4096' });
+    server = await startTestServer({ HEARTBEAT_INTERVAL_MS: '200', PRESENCE_TIMEOUT_MS: '600', WS_MAX_PAYLOAD_BYTES: '4096' });
     api = new ApiClient(server.url);
   });
   after(async () => {

@@ -24,6 +24,8 @@ const INBOX = 'inbox';
 const INBOX_COUNTERS = 'inbox_counters';
 const CHECKPOINTS = 'checkpoints';
 const ANALYTICS = 'analytics_messages';
+/** Not a projection: written by the gateway's presence tracker, so rebuilds leave it alone. */
+const LAST_SEEN = 'presence_last_seen';
 
 const collectionsOfProjection: Record<string, string[]> = {
   conversations: [names.conversations],
@@ -269,6 +271,49 @@ export class MongoReadStore implements ReadStore {
       },
       limit,
     );
+  }
+
+  private async currentConversationIds(userId: string): Promise<string[]> {
+    const docs = await this.coll(names.userConversations).find({ userId, leftSeq: null }, { projection: { conversationId: 1 } }).toArray();
+    return docs.map((d) => d.conversationId as string);
+  }
+
+  async listContacts(userId: string, maxGroupSize: number): Promise<string[]> {
+    const mine = await this.currentConversationIds(userId);
+    if (mine.length === 0) return [];
+    const eligible = (
+      await this.coll(names.conversations)
+        .find({ _id: { $in: mine.map((conversationId) => docId('conversations', { conversationId })) } })
+        .toArray()
+    )
+      .filter((c) => c.kind === 'direct' || (c.memberCount as number) <= maxGroupSize)
+      .map((c) => c.conversationId as string);
+    if (eligible.length === 0) return [];
+    const others = await this.coll(names.userConversations)
+      .find({ conversationId: { $in: eligible }, leftSeq: null }, { projection: { userId: 1 } })
+      .toArray();
+    return [...new Set(others.map((o) => o.userId as string).filter((id) => id !== userId))];
+  }
+
+  async sharesConversation(userId: string, otherId: string): Promise<boolean> {
+    const mine = await this.currentConversationIds(userId);
+    if (mine.length === 0) return false;
+    return (await this.coll(names.userConversations).findOne({ userId: otherId, conversationId: { $in: mine }, leftSeq: null })) !== null;
+  }
+
+  async saveLastSeen(times: Record<string, string>): Promise<void> {
+    const entries = Object.entries(times);
+    if (entries.length === 0) return;
+    // ISO 8601 UTC times compare correctly as strings, so $max keeps the latest.
+    await this.coll(LAST_SEEN).bulkWrite(
+      entries.map(([userId, at]) => ({ updateOne: { filter: { _id: userId }, update: { $max: { at } }, upsert: true } })),
+    );
+  }
+
+  async getLastSeen(userIds: string[]): Promise<Record<string, string>> {
+    if (userIds.length === 0) return {};
+    const docs = await this.coll(LAST_SEEN).find({ _id: { $in: userIds } }).toArray();
+    return Object.fromEntries(docs.map((d) => [d._id, d.at as string]));
   }
 
   async dump(): Promise<Record<string, unknown[]>> {

@@ -29,8 +29,9 @@ const baseTables: ReadModelTables = {
   checkpoints: 'rm_checkpoints',
 };
 const collections = ['conversations', 'userConversations', 'messages', 'users'] as const satisfies Collection[];
-/** Analytics facts are not a projection: they are never rebuilt, so they have no shadow copy. */
+/** Analytics facts and last-seen times are not projections: never rebuilt, so no shadow copies. */
 const ANALYTICS = 'rm_analytics_messages';
+const LAST_SEEN = 'presence_last_seen';
 
 export const tablesWithSuffix = (suffix: string): ReadModelTables =>
   Object.fromEntries(Object.entries(baseTables).map(([kind, name]) => [kind, name + suffix])) as ReadModelTables;
@@ -112,6 +113,7 @@ export class SqliteReadStore implements ReadStore {
       CREATE TABLE IF NOT EXISTS ${ANALYTICS} (
         event_id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, sender_id TEXT NOT NULL, hour TEXT NOT NULL, day TEXT NOT NULL);
       CREATE INDEX IF NOT EXISTS rm_analytics_by_hour ON ${ANALYTICS} (hour);
+      CREATE TABLE IF NOT EXISTS ${LAST_SEEN} (user_id TEXT PRIMARY KEY, at TEXT NOT NULL);
     `);
     for (const index of secondaryIndexes) ensureIndex(db, t[index.kind], index.name, index.on);
     this.upsertStmts = Object.fromEntries(
@@ -186,6 +188,22 @@ export class SqliteReadStore implements ReadStore {
       ),
       inbox: db.prepare(`SELECT user_seq, doc FROM ${t.inbox} WHERE user_id = ? AND user_seq > ? ORDER BY user_seq LIMIT ?`),
       checkpoints: db.prepare(`SELECT name, position FROM ${t.checkpoints}`),
+      contacts: db.prepare(`
+        SELECT DISTINCT other.user_id AS userId
+        FROM ${t.userConversations} me
+        JOIN ${t.conversations} c ON c.conversation_id = me.conversation_id
+        JOIN ${t.userConversations} other ON other.conversation_id = me.conversation_id AND other.user_id <> me.user_id
+        WHERE me.user_id = ? AND json_extract(me.doc, '$.leftSeq') IS NULL AND json_extract(other.doc, '$.leftSeq') IS NULL
+          AND (json_extract(c.doc, '$.kind') = 'direct' OR json_extract(c.doc, '$.memberCount') <= ?)`),
+      shares: db.prepare(`
+        SELECT 1 FROM ${t.userConversations} a
+        JOIN ${t.userConversations} b ON b.user_id = ? AND b.conversation_id = a.conversation_id
+        WHERE a.user_id = ? AND json_extract(a.doc, '$.leftSeq') IS NULL AND json_extract(b.doc, '$.leftSeq') IS NULL
+        LIMIT 1`),
+      saveLastSeen: db.prepare(
+        // ISO 8601 UTC times compare correctly as text.
+        `INSERT INTO ${LAST_SEEN} (user_id, at) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET at = max(at, excluded.at)`,
+      ),
     };
   }
 
@@ -318,6 +336,30 @@ export class SqliteReadStore implements ReadStore {
       },
       limit,
     );
+  }
+
+  async listContacts(userId: string, maxGroupSize: number): Promise<string[]> {
+    return (this.q.contacts!.all(userId, maxGroupSize) as { userId: string }[]).map((r) => r.userId);
+  }
+
+  async sharesConversation(userId: string, otherId: string): Promise<boolean> {
+    return this.q.shares!.get(otherId, userId) !== undefined;
+  }
+
+  async saveLastSeen(times: Record<string, string>): Promise<void> {
+    this.db.transaction(() => {
+      for (const [userId, at] of Object.entries(times)) this.q.saveLastSeen!.run(userId, at);
+    })();
+  }
+
+  async getLastSeen(userIds: string[]): Promise<Record<string, string>> {
+    if (userIds.length === 0) return {};
+    const placeholders = userIds.map(() => '?').join(', ');
+    const rows = this.db.prepare(`SELECT user_id, at FROM ${LAST_SEEN} WHERE user_id IN (${placeholders})`).all(...userIds) as {
+      user_id: string;
+      at: string;
+    }[];
+    return Object.fromEntries(rows.map((r) => [r.user_id, r.at]));
   }
 
   async dump(): Promise<Record<string, unknown[]>> {

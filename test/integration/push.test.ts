@@ -1,0 +1,238 @@
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
+import { userStream } from '../../src/domain/streams.js';
+import { PUSH_CHECKPOINT } from '../../src/push/index.js';
+import { ApiClient } from '../support/client.js';
+import { FcmStandIn } from '../support/fcmStandIn.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { suiteServer } from '../support/suite.js';
+import { tempDir } from '../support/tmp.js';
+
+/** Resolves once the push worker has settled every event stored so far. */
+async function pushSettled(server: TestServer, timeoutMs = 5000): Promise<void> {
+  const head = await server.store.headPosition();
+  const deadline = Date.now() + timeoutMs;
+  while (((await server.readStore.checkpoints())[PUSH_CHECKPOINT] ?? 0) < head) {
+    if (Date.now() > deadline) throw new Error(`push worker did not reach the head ${head}: ${JSON.stringify(await server.readStore.checkpoints())}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const registerDevice = async (api: ApiClient, user: { token: string }, token: string) => {
+  const res = await api.request('POST', '/v1/devices', { token: user.token, body: { token, platform: 'android' } });
+  assert.equal(res.status, 201);
+};
+
+/** Captures a server's log lines. */
+function capturingLogger() {
+  const lines: { msg: string; [k: string]: unknown }[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  return { logger, lines };
+}
+
+describe('push notifications through FCM HTTP v1 (local stand-in)', () => {
+  let fcm: FcmStandIn;
+  before(async () => {
+    fcm = await FcmStandIn.start();
+  });
+  after(async () => fcm.close());
+  const t = suiteServer({ PUSH_RETRY_BASE_MS: '50' }, () => ({ fcm: fcm.options() }));
+
+  it('pushes a message once to every device of an offline member, with sender, preview, conversation and seq', async () => {
+    const a = await t.api.user('alice');
+    const b = await t.api.user('bob');
+    await registerDevice(t.api, a, 'alice-phone');
+    await registerDevice(t.api, b, 'bob-phone');
+    await registerDevice(t.api, b, 'bob-tablet');
+    const c = await t.api.direct(a, b);
+    const sent = (await t.api.send(a, c, 'dinner at 8?')).body;
+    await pushSettled(t.server);
+    for (const token of ['bob-phone', 'bob-tablet']) {
+      const pushes = fcm.deliveredTo(token);
+      assert.equal(pushes.length, 1, token);
+      const { message } = pushes[0]!;
+      assert.deepEqual(message.notification, { title: 'alice', body: 'dinner at 8?' });
+      assert.deepEqual(message.data, { type: 'message', conversationId: c, seq: String(sent.seq), messageId: sent.messageId, senderId: a.userId });
+      assert.equal(message.android?.priority, 'high');
+    }
+    assert.equal(fcm.received.filter((p) => p.token === 'alice-phone').length, 0, 'the sender gets no push');
+  });
+
+  it('pushes nothing to a member with a live socket, nor for a conversation they muted', async () => {
+    const a = await t.api.user('alice');
+    const online = await t.api.user('olivia');
+    const muter = await t.api.user('mike');
+    const offline = await t.api.user('otto');
+    for (const u of [online, muter, offline]) await registerDevice(t.api, u, `${u.username}-phone`);
+    const g = await t.api.group(a, [online, muter, offline], 'book club');
+    const muted = await t.api.request('PUT', `/v1/conversations/${g}/settings`, { token: muter.token, body: { muted: true } });
+    assert.equal(muted.status, 200);
+    const ws = await t.connect(online.token);
+
+    await t.api.send(a, g, 'chapter 3 tonight');
+    await pushSettled(t.server);
+    const tokensPushed = () => new Set(fcm.received.map((p) => p.token));
+    assert.ok(tokensPushed().has(`${offline.username}-phone`));
+    assert.ok(!tokensPushed().has(`${online.username}-phone`), 'online: the socket delivers it');
+    assert.ok(!tokensPushed().has(`${muter.username}-phone`), 'muted');
+    const push = fcm.deliveredTo(`${offline.username}-phone`)[0]!;
+    assert.deepEqual(push.message.notification, { title: 'book club', body: 'alice: chapter 3 tonight' });
+
+    // Closing the app (no socket) and unmuting bring the pushes back.
+    await ws.close();
+    await t.api.request('PUT', `/v1/conversations/${g}/settings`, { token: muter.token, body: { muted: false } });
+    await t.api.send(a, g, 'and snacks');
+    await pushSettled(t.server);
+    assert.equal(fcm.deliveredTo(`${online.username}-phone`).length, 1);
+    assert.equal(fcm.deliveredTo(`${muter.username}-phone`).length, 1);
+    assert.equal(fcm.deliveredTo(`${offline.username}-phone`).length, 2);
+  });
+
+  it('removes tokens FCM reports as unregistered or invalid, and keeps pushing to the live one', async () => {
+    const a = await t.api.user('alice');
+    const b = await t.api.user('bob');
+    fcm.unregistered.add('bob-uninstalled');
+    fcm.malformed.add('bob-garbage');
+    for (const token of ['bob-uninstalled', 'bob-garbage', 'bob-current']) await registerDevice(t.api, b, token);
+    const c = await t.api.direct(a, b);
+    await t.api.send(a, c, 'first');
+    await pushSettled(t.server);
+    const removed = (await t.server.store.readStream(userStream(b.userId)))
+      .filter((e) => e.type === 'DeviceRemoved')
+      .map((e) => (e.data as { token: string }).token)
+      .sort();
+    assert.deepEqual(removed, ['bob-garbage', 'bob-uninstalled']);
+
+    await t.api.send(a, c, 'second');
+    await pushSettled(t.server);
+    assert.equal(fcm.received.filter((p) => p.token === 'bob-uninstalled').length, 1, 'a pruned token is not tried again');
+    assert.equal(fcm.received.filter((p) => p.token === 'bob-garbage').length, 1);
+    assert.equal(fcm.deliveredTo('bob-current').length, 2);
+  });
+
+  it('retries what FCM could not take until it is delivered, without holding up the write path', async () => {
+    const a = await t.api.user('alice');
+    const b = await t.api.user('bob');
+    await registerDevice(t.api, b, 'bob-503');
+    await registerDevice(t.api, b, 'bob-500');
+    fcm.failing.set('bob-503', { times: 1, error: 'UNAVAILABLE' });
+    fcm.failing.set('bob-500', { times: 2, error: 'INTERNAL' });
+    const c = await t.api.direct(a, b);
+    const started = Date.now();
+    const sent = await t.api.send(a, c, 'are you there?');
+    assert.equal(sent.status, 201, 'the write path does not wait for push');
+    await pushSettled(t.server);
+    // firebase-admin retries a 503 by itself; the worker retries the 500s, with backoff.
+    assert.equal(fcm.received.filter((p) => p.token === 'bob-503').length, 2);
+    assert.equal(fcm.received.filter((p) => p.token === 'bob-500').length, 3);
+    assert.equal(fcm.deliveredTo('bob-503').length, 1);
+    assert.equal(fcm.deliveredTo('bob-500').length, 1);
+    // Two backoffs of at least 25 ms and 50 ms (base 50 ms, halved at most by jitter).
+    assert.ok(Date.now() - started >= 75);
+  });
+
+  it('does not hold newer pushes back while one waits to retry, and gives up after the last attempt', async () => {
+    const a = await t.api.user('alice');
+    const b = await t.api.user('bob');
+    const carol = await t.api.user('carol');
+    await registerDevice(t.api, b, 'bob-overloaded');
+    await registerDevice(t.api, carol, 'carol-phone');
+    fcm.failing.set('bob-overloaded', { times: 100, error: 'QUOTA_EXCEEDED' });
+    const toBob = await t.api.direct(a, b);
+    const toCarol = await t.api.direct(a, carol);
+    await t.api.send(a, toBob, 'first');
+    await fcm.until(() => fcm.received.some((p) => p.token === 'bob-overloaded'));
+    await t.api.send(a, toCarol, 'second');
+    await fcm.until(() => fcm.deliveredTo('carol-phone').length === 1);
+    // Bob's retries (backoffs of at least 25 + 50 + 100 + 200 ms) are not over yet.
+    assert.ok(fcm.received.filter((p) => p.token === 'bob-overloaded').length < 5);
+    await pushSettled(t.server);
+    assert.equal(fcm.received.filter((p) => p.token === 'bob-overloaded').length, 5, 'PUSH_MAX_ATTEMPTS');
+    assert.equal(fcm.deliveredTo('bob-overloaded').length, 0);
+  });
+});
+
+describe('push across restarts and configuration', () => {
+  it('resumes from its checkpoint: old pushes are not sent again, messages sent while push was off are not skipped', async () => {
+    const fcm = await FcmStandIn.start();
+    const tmp = tempDir();
+    try {
+      let server = await startTestServer({}, { fcm: fcm.options(), dataDir: tmp.dir });
+      let api = new ApiClient(server.url);
+      const a = await api.user('alice');
+      const b = await api.user('bob');
+      await registerDevice(api, b, 'bob-phone');
+      const c = await api.direct(a, b);
+      await api.send(a, c, 'before the restart');
+      await pushSettled(server);
+      assert.equal(fcm.deliveredTo('bob-phone').length, 1);
+      await server.stop();
+
+      // Without credentials push is off, with one line at start-up, and its checkpoint stays put.
+      const log = capturingLogger();
+      server = await startTestServer({}, { dataDir: tmp.dir, logger: log.logger });
+      assert.deepEqual(
+        log.lines.filter((l) => /push/i.test(l.msg)).map((l) => l.msg),
+        ['push notifications off: no FCM credentials (set FCM_SERVICE_ACCOUNT or GOOGLE_APPLICATION_CREDENTIALS)'],
+      );
+      api = new ApiClient(server.url);
+      await api.send(a, c, 'while push was off');
+      await server.stop();
+
+      server = await startTestServer({ PUSH_PREVIEW: 'hide' }, { fcm: fcm.options(), dataDir: tmp.dir });
+      api = new ApiClient(server.url);
+      await api.send(a, c, 'after the restart');
+      await pushSettled(server);
+      await server.stop();
+      const pushes = fcm.deliveredTo('bob-phone').map((p) => p.message);
+      assert.deepEqual(
+        pushes.map((m) => [m.data?.seq, m.notification?.body]),
+        [
+          ['1', 'before the restart'],
+          ['2', 'New message'],
+          ['3', 'New message'],
+        ],
+        'each message pushed exactly once, in order; previews hidden by PUSH_PREVIEW=hide',
+      );
+    } finally {
+      tmp.remove();
+      await fcm.close();
+    }
+  });
+
+  it('turns push on with FCM_SERVICE_ACCOUNT or GOOGLE_APPLICATION_CREDENTIALS', async () => {
+    const tmp = tempDir();
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const key = {
+      type: 'service_account',
+      project_id: 'chat-prod',
+      client_email: 'push@chat-prod.iam.gserviceaccount.com',
+      private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    };
+    const keyFile = join(tmp.dir, 'service-account.json');
+    writeFileSync(keyFile, JSON.stringify(key));
+    try {
+      const configurations: Record<string, string>[] = [
+        { FCM_SERVICE_ACCOUNT: JSON.stringify(key) },
+        { GOOGLE_APPLICATION_CREDENTIALS: keyFile, FCM_PROJECT_ID: 'chat-prod' },
+      ];
+      for (const env of configurations) {
+        const log = capturingLogger();
+        const server = await startTestServer(env, { logger: log.logger });
+        await server.stop();
+        const lines = log.lines.filter((l) => /push/i.test(l.msg));
+        assert.deepEqual(
+          lines.map((l) => [l.msg, l.projectId]),
+          [['push notifications on (FCM HTTP v1)', 'chat-prod']],
+          Object.keys(env).join(),
+        );
+      }
+    } finally {
+      tmp.remove();
+    }
+  });
+});
