@@ -133,6 +133,7 @@ export async function startServer(
     conversations: newConversationCache(store),
     options: { inboxPullThreshold: config.INBOX_PULL_THRESHOLD },
     onError: (err) => logger.error({ err }, 'projection batch failed; retrying'),
+    recordAnalytics: config.REPLICATION === 'off',
   });
   await projections.start();
 

