@@ -5,13 +5,13 @@ import { after, before, describe, it } from 'node:test';
 import { openSqlite } from '../../src/db/sqlite.js';
 import { ApiClient } from '../support/client.js';
 import { runCli } from '../support/cli.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { startTestServer, type TestServer, embeddedOnly } from '../support/server.js';
 import { tempDir } from '../support/tmp.js';
 import { workload } from '../support/workload.js';
 
 const COMMANDS = ['status', 'rebuild', 'replay', 'events', 'export-user', 'analytics'];
 
-describe('im, the operator CLI, against a live data directory', () => {
+describe('im, the operator CLI, against a live data directory', { skip: embeddedOnly }, () => {
   let server: TestServer;
   let actors: Awaited<ReturnType<typeof workload>>;
   let env: Record<string, string>;

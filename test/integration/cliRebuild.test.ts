@@ -5,14 +5,14 @@ import { openSqlite } from '../../src/db/sqlite.js';
 import { ApiClient } from '../support/client.js';
 import { runCli, spawnCli } from '../support/cli.js';
 import { freshRebuild, leftoverTables } from '../support/readModels.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { startTestServer, type TestServer, embeddedOnly } from '../support/server.js';
 import { tempDir } from '../support/tmp.js';
 import { workload } from '../support/workload.js';
 
 const PULL_THRESHOLD = 3;
 type Actors = Awaited<ReturnType<typeof workload>>;
 
-describe('im rebuild next to a running server', () => {
+describe('im rebuild next to a running server', { skip: embeddedOnly }, () => {
   let server: TestServer;
   let api: ApiClient;
   let actors: Actors;

@@ -5,7 +5,7 @@ import { eventMetadata } from '../../src/commands/commandHandler.js';
 import { openSqlite } from '../../src/db/sqlite.js';
 import { userStream } from '../../src/domain/streams.js';
 import { ApiClient, WsClient } from '../support/client.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { startTestServer, type TestServer, embeddedOnly } from '../support/server.js';
 
 /** The value of one sample line of a Prometheus text exposition. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -77,7 +77,7 @@ describe('observability', () => {
   });
 });
 
-describe('graceful shutdown', () => {
+describe('graceful shutdown', { skip: embeddedOnly }, () => {
   it('answers every command it accepted, closes sockets with "going away" and leaves the checkpoints at the head', async () => {
     const server = await startTestServer();
     const api = new ApiClient(server.url);

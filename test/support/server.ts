@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { startServer, type RunningServer, type ServerOverrides } from '../../src/server.js';
@@ -17,6 +17,9 @@ export interface TestServer extends RunningServer {
  * every server then gets its own database and datacenter id, so suites running side by side never
  * share read models or topics.
  */
+/** A restart on the same data directory finds the same database and datacenter id. */
+const profileId = (dataDir: string) => createHash('sha256').update(dataDir).digest('hex').slice(0, 8);
+
 export function profileEnv(id: string = randomUUID().slice(0, 8)): Record<string, string> {
   if (process.env.TEST_PROFILE !== 'distributed') return {};
   const { MONGO_URL, KAFKA_BROKERS } = process.env;
@@ -36,11 +39,14 @@ export interface TestServerOptions extends ServerOverrides {
   logger?: Logger;
 }
 
+/** Suites that read the embedded SQLite file directly (the CLI's, shutdown) skip the distributed lane. */
+export const embeddedOnly = process.env.TEST_PROFILE === 'distributed' ? 'reads the embedded SQLite file directly; runs in npm test' : false;
+
 /** The real server on an ephemeral port with a fresh DATA_DIR. */
 export async function startTestServer(env: Record<string, string> = {}, options: TestServerOptions = {}): Promise<TestServer> {
   const tmp = options.dataDir ? null : tempDir();
   const dataDir = options.dataDir ?? tmp!.dir;
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...profileEnv(), ...env });
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...profileEnv(profileId(dataDir)), ...env });
   const server = await startServer(config, options.logger ?? pino({ level: 'silent' }), options);
   return {
     ...server,
