@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     latencies.push(r.ms);
     items = r.items;
   }
-  report('result', { latencies, itemsPerPage: items, seconds: (performance.now() - t0) / 1000 });
+  await report('result', { latencies, itemsPerPage: items, seconds: (performance.now() - t0) / 1000 });
   process.exit(0);
 }
 

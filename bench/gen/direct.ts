@@ -1,5 +1,6 @@
 import WebSocket from 'ws';
 import { params, pool, report, sleep } from '../lib/child.js';
+import { Histogram } from '../lib/stats.js';
 
 /**
  * Load generator for 1:1 sends. Both members of every pair send to each other over their own
@@ -36,7 +37,7 @@ let acks = 0;
 let errors = 0;
 let sentInWindow = 0;
 let receivedInWindow = 0;
-const latencies: number[] = [];
+const latencies = new Histogram();
 
 function connect(token: string, conversationId: string, slot: number): Promise<Client> {
   return new Promise((resolve, reject) => {
@@ -68,7 +69,7 @@ function onFrame(client: Client, frame: string): void {
   const sentAt = clients[fromSlot]!.sentAt[Number(m[2])];
   if (sentAt === undefined || sentAt < measureStart) return;
   receivedInWindow++;
-  latencies.push(now - sentAt);
+  latencies.add(now - sentAt);
 }
 
 let measureStart = Number.POSITIVE_INFINITY;
@@ -91,7 +92,7 @@ async function main(): Promise<void> {
   await pool(entries, 200, async (e, i) => {
     clients[i] = await connect(e.token, e.conversationId, i);
   });
-  report('ready', { clients: clients.length });
+  await report('ready', { clients: clients.length });
   const start = performance.now();
   const measureFrom = start + p.warmupMs;
   const end = measureFrom + p.durationMs;
@@ -122,14 +123,14 @@ async function main(): Promise<void> {
   // Let what was sent inside the window arrive (bounded), so a slow tail is counted, not dropped.
   const drainUntil = performance.now() + 5000;
   while (receivedInWindow < sentInWindow && performance.now() < drainUntil) await sleep(20);
-  report('result', {
+  await report('result', {
     clients: clients.length,
     seconds: elapsed / 1000,
     acks: acksInWindow,
     sent: sentInWindow,
     received: receivedInWindow,
     errors,
-    latencies,
+    histogram: latencies.toJSON(),
   });
   for (const c of clients) c.ws.terminate();
   process.exit(0);

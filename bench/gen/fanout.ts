@@ -163,7 +163,7 @@ async function main(): Promise<void> {
       p.target === 'chat' ? await connectChat(j.token) : p.target === 'ws' ? await connectWs(j.id) : await connectCentrifugo(j.token, j.id);
     groups.get(p.groupBase + j.gi)!.sockets[j.mi] = ws;
   });
-  report('ready', { sockets: jobs.length });
+  await report('ready', { sockets: jobs.length });
   const start = performance.now();
   for (const g of groups.values()) for (let i = 0; i < p.window; i++) publish(g);
   await sleep(p.warmupMs);
@@ -175,7 +175,7 @@ async function main(): Promise<void> {
   const seconds = (performance.now() - measureFrom) / 1000;
   let inFlight = 0;
   for (const g of groups.values()) inFlight += g.remaining.size;
-  report('result', {
+  await report('result', {
     sockets: jobs.length,
     seconds,
     warmupSeconds: (measureFrom - start) / 1000,

@@ -59,10 +59,10 @@ async function main(): Promise<void> {
       if (++done % 10_000 === 0) process.stderr.write(`${done}/${p.count} sockets\n`);
     },
   );
-  report('ready', { open: sockets.length, failed, firstError, seconds: (performance.now() - t0) / 1000 });
+  await report('ready', { open: sockets.length, failed, firstError, seconds: (performance.now() - t0) / 1000 });
   await waitForCommand('check');
   const open_ = sockets.filter((s) => s.readyState === WebSocket.OPEN).length;
-  report('checked', { open: open_, closed, pings });
+  await report('checked', { open: open_, closed, pings });
   await waitForCommand('stop');
   for (const s of sockets) s.terminate();
   process.exit(0);

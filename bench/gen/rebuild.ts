@@ -60,7 +60,7 @@ async function seed(): Promise<number> {
 async function main(): Promise<void> {
   const t0 = performance.now();
   const seeded = await seed();
-  report('seeded', { events: seeded, seconds: (performance.now() - t0) / 1000 });
+  await report('seeded', { events: seeded, seconds: (performance.now() - t0) / 1000 });
   const eventsDb = openSqlite(join(p.dataDir, 'chat.db'));
   const readDb = openSqlite(join(p.dataDir, 'readmodels.db'));
   const store = new SqliteEventStore(eventsDb);
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
       Number(readDb.prepare(`SELECT COUNT(*) FROM ${t}`).pluck().get()),
     ]),
   );
-  report('result', { events: head, position, seconds, eventsPerSec: head / seconds, rows: counts });
+  await report('result', { events: head, position, seconds, eventsPerSec: head / seconds, rows: counts });
   eventsDb.close();
   readDb.close();
   process.exit(0);

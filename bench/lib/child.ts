@@ -12,8 +12,9 @@ export function params<T>(): T {
   return JSON.parse(readFileSync(file, 'utf8')) as T;
 }
 
-export function report(kind: string, body: Record<string, unknown> = {}): void {
-  process.stdout.write(JSON.stringify({ kind, ...body }) + '\n');
+/** Resolves once the line is flushed: a child may exit right after its result, and pipes are asynchronous. */
+export function report(kind: string, body: Record<string, unknown> = {}): Promise<void> {
+  return new Promise((resolve) => process.stdout.write(JSON.stringify({ kind, ...body }) + '\n', () => resolve()));
 }
 
 /** Resolves when the orchestrator writes `line` to our stdin (e.g. "stop"). */

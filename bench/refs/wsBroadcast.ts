@@ -23,4 +23,4 @@ wss.on('connection', (ws, req) => {
   ws.on('close', () => members.delete(ws));
 });
 
-http.listen(port, '127.0.0.1', () => report('listening', { port }));
+http.listen(port, '127.0.0.1', () => void report('listening', { port }));

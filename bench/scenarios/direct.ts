@@ -1,6 +1,6 @@
 import { startChatServer, spawnNode, type ChatServer } from '../lib/proc.js';
 import { Seeder } from '../lib/seed.js';
-import { percentile } from '../lib/stats.js';
+import { Histogram } from '../lib/stats.js';
 import { atLeast, atMost, type Row } from '../lib/table.js';
 import { serverNodeArgs, split, type Scenario } from './types.js';
 
@@ -63,14 +63,15 @@ async function phase(
     }),
   );
   const results = await Promise.all(gens.map((g) => g.next('result', load.warmupMs + load.durationMs + 120_000)));
-  const latencies = results.flatMap((r) => r.latencies as number[]);
+  const latencies = new Histogram();
+  for (const r of results) latencies.merge(r.histogram);
   const seconds = Math.max(...results.map((r) => r.seconds as number));
   const sum = (k: string) => results.reduce((n, r) => n + (r[k] as number), 0);
   return {
     sendsPerSec: sum('acks') / seconds,
     offeredPerSec: load.mode === 'rate' ? load.rate : null,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
+    p50: latencies.percentile(50),
+    p99: latencies.percentile(99),
     sent: sum('sent'),
     received: sum('received'),
     errors: sum('errors'),
