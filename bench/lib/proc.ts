@@ -41,7 +41,8 @@ export interface Child {
   /** The next stdout JSON line of this kind (rejects when the child exits first or the timeout passes). */
   next(kind: string, timeoutMs: number): Promise<Record<string, any>>;
   send(line: string): void;
-  stop(timeoutMs?: number): Promise<void>;
+  /** Waits `graceMs` for the child to exit by itself, then SIGTERM, then SIGKILL after `timeoutMs`. */
+  stop(timeoutMs?: number, graceMs?: number): Promise<void>;
   exited: Promise<number | null>;
 }
 
@@ -123,8 +124,10 @@ function wrap(tag: string, proc: ChildProcess): Child {
     send(line) {
       proc.stdin!.write(line + '\n');
     },
-    async stop(timeoutMs = 10_000) {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
+    async stop(timeoutMs = 10_000, graceMs = 0) {
+      const gone = () => proc.exitCode !== null || proc.signalCode !== null;
+      if (!gone() && graceMs > 0) await Promise.race([exited, new Promise((r) => setTimeout(r, graceMs))]);
+      if (gone()) return;
       proc.kill('SIGTERM');
       const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
       await exited;

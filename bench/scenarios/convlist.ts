@@ -2,7 +2,7 @@ import { spawnNode, startChatServer } from '../lib/proc.js';
 import { Seeder } from '../lib/seed.js';
 import { percentile } from '../lib/stats.js';
 import { atMost } from '../lib/table.js';
-import { serverNodeArgs, type Scenario } from './types.js';
+import { profileArgs, type Scenario } from './types.js';
 
 const CONVERSATIONS = 1000;
 
@@ -17,7 +17,7 @@ export const convlist: Scenario = async (options, dir) => {
     await seeder.send(i % 2 ? me! : peer, id, `hello ${i}`);
   }
   seeder.close();
-  const server = await startChatServer(dir, { nodeArgs: serverNodeArgs(options, 'convlist') });
+  const server = await startChatServer(dir, { nodeArgs: profileArgs(options, 'convlist') });
   try {
     // The server projects the seeded events on start; wait until the list is complete.
     await waitForList(server.url, me!.token, CONVERSATIONS);

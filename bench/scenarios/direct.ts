@@ -2,7 +2,7 @@ import { startChatServer, spawnNode, type ChatServer } from '../lib/proc.js';
 import { Seeder } from '../lib/seed.js';
 import { Histogram } from '../lib/stats.js';
 import { atLeast, atMost, type Row } from '../lib/table.js';
-import { serverNodeArgs, split, type Scenario } from './types.js';
+import { profileArgs, split, type Scenario } from './types.js';
 
 const OFFERED_RATE = 5000;
 
@@ -31,7 +31,7 @@ export const direct: Scenario = async (options, dir) => {
     fixtures.push({ conversationId: await seeder.direct(a, b), a: a.token, b: b.token });
   }
   seeder.close();
-  const server = await startChatServer(dir, { nodeArgs: serverNodeArgs(options, 'direct') });
+  const server = await startChatServer(dir, { nodeArgs: profileArgs(options, 'direct') });
   try {
     const rate = await phase(server, fixtures, options.genProcs, { mode: 'rate', rate: OFFERED_RATE, window: 0, warmupMs, durationMs: seconds * 1000 });
     const sat = await phase(server, fixtures, options.genProcs, { mode: 'saturate', rate: 0, window: 8, warmupMs, durationMs: seconds * 1000 });

@@ -4,7 +4,7 @@ import { freePort, spawnNode, startChatServer, type Child } from '../lib/proc.js
 import { Seeder } from '../lib/seed.js';
 import { Histogram } from '../lib/stats.js';
 import { atLeast, type Row } from '../lib/table.js';
-import { serverNodeArgs, split, type Options, type Scenario } from './types.js';
+import { profileArgs, split, type Options, type Scenario } from './types.js';
 
 const GROUP_SIZE = 100;
 const WINDOW = 4;
@@ -41,7 +41,7 @@ export const fanout: Scenario = async (options, dir) => {
     chatGroups.push({ id: await seeder.group(members[0]!, members, `bench ${g}`), tokens: members.map((m) => m.token) });
   }
   seeder.close();
-  const server = await startChatServer(dir, { nodeArgs: serverNodeArgs(options, 'fanout') });
+  const server = await startChatServer(dir, { nodeArgs: profileArgs(options, 'fanout') });
   try {
     results.chat = await run('chat', { wsUrl: server.wsUrl }, chatGroups, options, load);
   } finally {

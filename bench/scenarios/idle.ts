@@ -1,7 +1,7 @@
 import { AUTH_SECRET, rssBytes, spawnNode, startChatServer } from '../lib/proc.js';
 import { sleep } from '../lib/child.js';
 import { atLeast, atMost, type Row } from '../lib/table.js';
-import { serverNodeArgs, split, type Scenario } from './types.js';
+import { profileArgs, split, type Scenario } from './types.js';
 
 const HEARTBEAT_MS = 5000;
 const PER_GENERATOR = 25_000;
@@ -13,7 +13,7 @@ const TARGET_SOCKETS = 100_000;
 /** Idle authenticated sockets with heartbeats: how many the server holds, and its RSS per socket. */
 export const idle: Scenario = async (options, dir) => {
   const count = Math.floor(options.clients ?? (options.quick ? 5000 : TARGET_SOCKETS));
-  const server = await startChatServer(dir, { env: { HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS) }, nodeArgs: serverNodeArgs(options, 'idle') });
+  const server = await startChatServer(dir, { env: { HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS) }, nodeArgs: profileArgs(options, 'idle') });
   try {
     await sleep(1000);
     const baseline = rssBytes(server.pid);

@@ -1,11 +1,11 @@
 import { spawnNode } from '../lib/proc.js';
 import { atLeast } from '../lib/table.js';
-import type { Scenario } from './types.js';
+import { profileArgs, type Scenario } from './types.js';
 
 /** Projection rebuild of every projection from position 0 over a seeded event store. */
 export const rebuild: Scenario = async (options, dir) => {
   const events = Math.floor(options.clients ?? (options.quick ? 100_000 : 1_000_000));
-  const nodeArgs = ['--max-old-space-size=4096', ...(options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`, `--cpu-prof-name=rebuild-${Date.now()}.cpuprofile`] : [])];
+  const nodeArgs = ['--max-old-space-size=4096', ...profileArgs(options, 'rebuild')];
   const child = spawnNode('rebuild', 'bench/gen/rebuild.ts', { params: { dataDir: dir, events }, nodeArgs });
   try {
     const seeded = await child.next('seeded', 1_800_000);
@@ -25,6 +25,6 @@ export const rebuild: Scenario = async (options, dir) => {
       details: r,
     };
   } finally {
-    await child.stop();
+    await child.stop(10_000, 30_000);
   }
 };

@@ -16,8 +16,12 @@ export interface ScenarioResult {
 
 export type Scenario = (options: Options, dir: string) => Promise<ScenarioResult>;
 
-export const serverNodeArgs = (options: Options, tag: string): string[] =>
-  options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`, `--cpu-prof-name=server-${tag}-${Date.now()}.cpuprofile`] : [];
+/**
+ * --cpu-prof for a process: each thread writes its own file (tsx's loader thread too), so the
+ * default file names are kept, in one directory per scenario.
+ */
+export const profileArgs = (options: Options, tag: string): string[] =>
+  options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}/${tag}`] : [];
 
 /** Splits `items` into `n` nearly equal consecutive slices (none empty). */
 export function split<T>(items: T[], n: number): T[][] {
