@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT, removeDir, tempDir } from './lib/proc.js';
@@ -58,10 +58,12 @@ async function main(): Promise<void> {
     const dir = tempDir(name);
     process.stderr.write(`\n== ${name} ==\n`);
     const t0 = performance.now();
+    // Other processes on the machine skew every figure: the load average is kept with each result.
+    const loadBefore = loadavg()[0]!;
     try {
       const result = await scenarios[name](options, dir);
       rows.push(...result.rows);
-      details[name] = result.details;
+      details[name] = { ...result.details, loadavg1Before: loadBefore, loadavg1After: loadavg()[0] };
     } catch (error) {
       process.stderr.write(`${name} failed: ${error instanceof Error ? error.stack : String(error)}\n`);
       rows.push({ scenario: name, metric: 'failed', value: null, unit: '', note: error instanceof Error ? error.message : String(error) });
@@ -72,6 +74,8 @@ async function main(): Promise<void> {
   }
   const table = printTable(rows);
   process.stdout.write(table);
+  const loads = Object.entries(details).map(([name, d]) => `${name} ${(d as { loadavg1Before: number }).loadavg1Before.toFixed(1)}`);
+  process.stdout.write(`1-min load average at the start of each scenario (${cpus().length} CPUs): ${loads.join(', ')}\n`);
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memGiB: Number((totalmem() / 2 ** 30).toFixed(1)), node: process.version };
   const out = {
     startedAt: started.toISOString(),
