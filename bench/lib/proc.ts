@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -33,6 +33,12 @@ export function rssBytes(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
   if (!line) throw new Error(`no VmRSS for pid ${pid}`);
   return Number(line.replace(/\D+/g, '')) * 1024;
+}
+
+/** The open-file limit a child gets (the hard limit caps it where raising it is not permitted). */
+export function childFdLimit(): number {
+  const out = execFileSync('bash', ['-c', `ulimit -n ${FD_LIMIT} 2>/dev/null || ulimit -n $(ulimit -Hn); ulimit -n`], { encoding: 'utf8' });
+  return out.trim() === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(out.trim());
 }
 
 export interface Child {

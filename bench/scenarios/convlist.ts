@@ -8,7 +8,7 @@ const CONVERSATIONS = 1000;
 
 /** `GET /v1/conversations` (first page, default limit) for a user with 1,000 conversations, each with a message. */
 export const convlist: Scenario = async (options, dir) => {
-  const requests = options.quick ? 300 : 2000;
+  const requests = options.quick ? 200 : 2000;
   const seeder = new Seeder(dir);
   const [me] = await seeder.users(1, 'me');
   const peers = await seeder.users(CONVERSATIONS, 'peer', false);

@@ -20,8 +20,8 @@ interface PhaseResult {
 /** 1:1 sends over WebSocket: a fixed offered load of 5,000 msg/s, then the closed-loop saturation point. */
 export const direct: Scenario = async (options, dir) => {
   const pairs = Math.max(1, Math.floor((options.clients ?? (options.quick ? 100 : 200)) / 2));
-  const seconds = options.durationSec ?? (options.quick ? 5 : 15);
-  const warmupMs = options.quick ? 1000 : 3000;
+  const seconds = options.durationSec ?? (options.quick ? 3 : 15);
+  const warmupMs = options.quick ? 500 : 3000;
   const seeder = new Seeder(dir);
   const users = await seeder.users(pairs * 2, 'd');
   const fixtures: { conversationId: string; a: string; b: string }[] = [];

@@ -27,8 +27,8 @@ interface TargetResult {
 export const fanout: Scenario = async (options, dir) => {
   const clients = options.clients ?? (options.quick ? 500 : 1000);
   const groupCount = Math.max(1, Math.floor(clients / GROUP_SIZE));
-  const seconds = options.durationSec ?? (options.quick ? 5 : 15);
-  const load = { window: WINDOW, warmupMs: options.quick ? 1000 : 3000, durationMs: seconds * 1000 };
+  const seconds = options.durationSec ?? (options.quick ? 3 : 15);
+  const load = { window: WINDOW, warmupMs: options.quick ? 500 : 3000, durationMs: seconds * 1000 };
   const results: Partial<Record<Target, TargetResult>> = {};
   let centrifugoMissing: string | null = null;
 

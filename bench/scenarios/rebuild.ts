@@ -4,7 +4,7 @@ import { profileArgs, type Scenario } from './types.js';
 
 /** Projection rebuild of every projection from position 0 over a seeded event store. */
 export const rebuild: Scenario = async (options, dir) => {
-  const events = Math.floor(options.clients ?? (options.quick ? 100_000 : 1_000_000));
+  const events = Math.floor(options.clients ?? (options.quick ? 50_000 : 1_000_000));
   const nodeArgs = ['--max-old-space-size=4096', ...profileArgs(options, 'rebuild')];
   const child = spawnNode('rebuild', 'bench/gen/rebuild.ts', { params: { dataDir: dir, events }, nodeArgs });
   try {
