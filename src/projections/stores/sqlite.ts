@@ -80,6 +80,15 @@ interface DocRow {
   doc: string;
 }
 
+/** A document as the current batch has left it, written once when the batch commits. */
+interface PendingDoc {
+  collection: Collection;
+  keyValues: unknown[];
+  pos: number;
+  doc: Record<string, unknown> | null;
+  dirty: boolean;
+}
+
 /**
  * Read models in the embedded SQLite file. Documents are JSON with their key fields as columns;
  * a batch of writes and the projections' checkpoints commit in one transaction, so a crash leaves
@@ -142,9 +151,13 @@ export class SqliteReadStore implements ReadStore {
     const tx = db.transaction((batch: WriteBatch) => {
       this.forgetUserSeqsIfOthersWrote();
       const stored = this.storedCheckpoints();
+      // Documents are read and merged in memory and each is written once per batch: a busy
+      // conversation's 1,000 events in a page cost one row write per member, not 1,000.
+      const docs = new Map<string, PendingDoc>();
       for (const { projection, position, write } of batch.writes) {
-        if (batch.reapply || position > (stored[projection] ?? 0)) this.applyWrite(position, write);
+        if (batch.reapply || position > (stored[projection] ?? 0)) this.applyWrite(position, write, docs);
       }
+      for (const d of docs.values()) if (d.dirty) this.upsertStmts[d.collection].put.run(...d.keyValues, d.pos, JSON.stringify(d.doc));
       for (const [name, position] of Object.entries(batch.checkpoints)) saveCheckpoint.run(name, position);
     });
     this.applyTx = (batch) => {
@@ -226,7 +239,7 @@ export class SqliteReadStore implements ReadStore {
     this.applyTx(batch);
   }
 
-  private applyWrite(position: number, write: Write): void {
+  private applyWrite(position: number, write: Write, docs: Map<string, PendingDoc>): void {
     if (write.kind === 'inbox') {
       const { userId, ...entry } = write.entry;
       // One event fans out the same entry to every recipient: serialise it once.
@@ -236,12 +249,18 @@ export class SqliteReadStore implements ReadStore {
       if (info.changes === 1) this.userSeqs.set(userId, next);
       return;
     }
-    const stmts = this.upsertStmts[write.collection];
     const keyValues = collectionKeys[write.collection].map((k) => (write.key as Record<string, unknown>)[k]);
-    const row = stmts.get.get(...keyValues) as DocRow | undefined;
-    if (row && row.pos >= position) return;
-    const doc = row ? { ...JSON.parse(row.doc), ...write.set } : { ...write.key, ...write.setOnInsert, ...write.set };
-    stmts.put.run(...keyValues, position, JSON.stringify(doc));
+    const id = `${write.collection}\u0000${keyValues.join('\u0000')}`;
+    let pending = docs.get(id);
+    if (!pending) {
+      const row = this.upsertStmts[write.collection].get.get(...keyValues) as DocRow | undefined;
+      pending = { collection: write.collection, keyValues, pos: row?.pos ?? -1, doc: row ? JSON.parse(row.doc) : null, dirty: false };
+      docs.set(id, pending);
+    }
+    if (pending.doc !== null && pending.pos >= position) return;
+    pending.doc = pending.doc ? { ...pending.doc, ...write.set } : { ...write.key, ...write.setOnInsert, ...write.set };
+    pending.pos = position;
+    pending.dirty = true;
   }
 
   private nextUserSeq(userId: string): number {
