@@ -75,11 +75,19 @@ describe('persistence across restarts', () => {
     await once(child, 'exit');
     child = await startProcess(tmp.dir, port, profile);
 
-    const history = await api.request('GET', `/v1/conversations/${c}/messages?limit=200`, { token: b.token });
-    const bySeq = new Map(history.body.items.map((m: any) => [m.seq, m.messageId]));
-    for (const ack of acks) assert.equal(bySeq.get(ack.seq), ack.messageId, `acked seq ${ack.seq} survives kill -9`);
+    // The event store is the truth about durability: every acked message is there at its seq.
     const events = await api.request('GET', `/v1/conversations/${c}/events?limit=1000`, { token: b.token });
     assert.deepEqual(events.body.items.map((e: any) => e.seq), Array.from({ length: events.body.items.length }, (_, i) => i));
+    const stored = new Map(events.body.items.map((e: any) => [e.seq, e.data.messageId]));
+    for (const ack of acks) assert.equal(stored.get(ack.seq), ack.messageId, `acked seq ${ack.seq} survives kill -9`);
+    // The history read model catches up from its checkpoint after the restart.
+    const deadline = Date.now() + 30_000;
+    let history;
+    do {
+      history = await api.request('GET', `/v1/conversations/${c}/messages?limit=200`, { token: b.token });
+    } while (history.body.items.length < acks.length + 1 && Date.now() < deadline && (await new Promise((r) => setTimeout(r, 100)), true));
+    const bySeq = new Map(history.body.items.map((m: any) => [m.seq, m.messageId]));
+    for (const ack of acks) assert.equal(bySeq.get(ack.seq), ack.messageId, `acked seq ${ack.seq} is in the history`);
 
     // Projections resume from their checkpoints: new writes show up, nothing is counted twice.
     await api.send(a, c, 'after crash');
