@@ -81,11 +81,13 @@ describe('persistence across restarts', () => {
     const stored = new Map(events.body.items.map((e: any) => [e.seq, e.data.messageId]));
     for (const ack of acks) assert.equal(stored.get(ack.seq), ack.messageId, `acked seq ${ack.seq} survives kill -9`);
     // The history read model catches up from its checkpoint after the restart.
+    const readHistory = () => api.request('GET', `/v1/conversations/${c}/messages?limit=200`, { token: b.token });
     const deadline = Date.now() + 30_000;
-    let history;
-    do {
-      history = await api.request('GET', `/v1/conversations/${c}/messages?limit=200`, { token: b.token });
-    } while (history.body.items.length < acks.length + 1 && Date.now() < deadline && (await new Promise((r) => setTimeout(r, 100)), true));
+    let history = await readHistory();
+    while (history.body.items.length <= acks.length && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      history = await readHistory();
+    }
     const bySeq = new Map(history.body.items.map((m: any) => [m.seq, m.messageId]));
     for (const ack of acks) assert.equal(bySeq.get(ack.seq), ack.messageId, `acked seq ${ack.seq} is in the history`);
 
