@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { createApp } from './api/app.js';
 import { TokenService, loadSigningKey } from './api/auth.js';
+import { RateLimits } from './api/limits.js';
+import { RevocationList } from './api/revocations.js';
 import { ChatService } from './commands/service.js';
 import type { Config } from './config.js';
 import { openSqlite, type SqliteDatabase } from './db/sqlite.js';
@@ -47,11 +49,11 @@ export const userFold = { initialState: initialUserState, evolve: evolveUser, st
 export const newConversationCache = (store: EventStore) => new StateCache<ConversationState, ConversationEvent>(store, conversationFold);
 
 /** Opens the stores the configuration selects. Only this file and the CLI know concrete adapters. */
-export async function openStores(config: Config): Promise<{ store: EventStore; readStore: ReadStore; close(): void }> {
+export async function openStores(config: Config): Promise<{ store: EventStore; readStore: ReadStore; db: SqliteDatabase; close(): void }> {
   const db = openSqlite(join(config.DATA_DIR, 'chat.db'));
   const store = openEventStore(config, db);
   const readStore = config.READ_STORE === 'mongo' ? await MongoReadStore.connect(config.MONGO_URL!) : new SqliteReadStore(db);
-  return { store, readStore, close: () => db.close() };
+  return { store, readStore, db, close: () => db.close() };
 }
 
 /** EVENT_STORE is chosen on its own: with esdb, the SQLite file holds only the read models. */
@@ -79,7 +81,7 @@ async function waitForEventStore(store: EventStore, logger: Logger): Promise<voi
 }
 
 export async function startServer(config: Config, logger: Logger = pino({ level: config.LOG_LEVEL })): Promise<RunningServer> {
-  const { store, readStore, close: closeStores } = await openStores(config);
+  const { store, readStore, db, close: closeStores } = await openStores(config);
   await waitForEventStore(store, logger);
   const projections = new ProjectionRunner({
     store,
@@ -97,11 +99,19 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
     readStore,
     { dcId: config.DC_ID, maxGroupSize: config.MAX_GROUP_SIZE },
   );
-  const tokens = new TokenService(loadSigningKey(config.AUTH_SECRET, config.DATA_DIR), config.TOKEN_TTL_SECONDS);
+  const tokens = new TokenService(loadSigningKey(config.AUTH_SECRET, config.DATA_DIR), config.TOKEN_TTL_SECONDS, new RevocationList(db));
+  const limits = new RateLimits({
+    sendsPerUser: config.SEND_RATE_PER_USER,
+    sendsPerIp: config.SEND_RATE_PER_IP,
+    sendWindowSeconds: config.SEND_RATE_WINDOW_SECONDS,
+    loginsPerUser: config.LOGIN_RATE_PER_USER,
+    loginsPerIp: config.LOGIN_RATE_PER_IP,
+    loginWindowSeconds: config.LOGIN_RATE_WINDOW_SECONDS,
+  });
   const waitForProjections = (position: number) => projections.waitFor(position);
   const app = createApp(
     { service, store, readStore, tokens, waitForProjections },
-    { bodyLimitBytes: config.BODY_LIMIT_BYTES, adminToken: config.ADMIN_TOKEN, logger, version: VERSION },
+    { limits, bodyLimitBytes: config.BODY_LIMIT_BYTES, adminToken: config.ADMIN_TOKEN, logger, version: VERSION },
   );
   const http = createServer(app);
   const gateway = new Gateway({
@@ -114,6 +124,8 @@ export async function startServer(config: Config, logger: Logger = pino({ level:
     logger,
     maxPayloadBytes: config.WS_MAX_PAYLOAD_BYTES,
     heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
+    limits,
+    flood: { rate: config.WS_FRAME_RATE, burst: config.WS_FRAME_BURST, closeAfter: config.WS_FLOOD_CLOSE_AFTER },
   });
   await gateway.start(http);
   const replication =

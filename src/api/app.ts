@@ -1,13 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { describeError } from './errors.js';
+import { rateLimitRoutes, type RateLimits } from './limits.js';
 import { openApiDocument } from './openapi.js';
 import { mount } from './route.js';
 import { routes, type ApiDeps } from './routes.js';
 
 export interface AppOptions {
+  limits: RateLimits;
   bodyLimitBytes: number;
   adminToken?: string;
   logger: Logger;
@@ -18,6 +21,7 @@ export interface AppOptions {
 export function createApp(deps: ApiDeps, options: AppOptions) {
   const app = express();
   app.disable('x-powered-by');
+  app.use(helmet());
   app.set('query parser', 'simple');
   app.use(
     pinoHttp({
@@ -40,6 +44,7 @@ export function createApp(deps: ApiDeps, options: AppOptions) {
   app.get('/v1/openapi.json', (_req, res) => {
     res.json(document);
   });
+  app.use(rateLimitRoutes(options.limits, deps.tokens));
   const router = express.Router();
   mount(router, all, deps.tokens, options.adminToken);
   app.use(router);
@@ -50,6 +55,7 @@ export function createApp(deps: ApiDeps, options: AppOptions) {
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const described = describeError(error);
     if (described.status >= 500) req.log.error({ err: error }, 'request failed');
+    if (described.retryAfterSeconds) res.setHeader('retry-after', String(described.retryAfterSeconds));
     const { status, ...body } = described;
     res.status(status).json({ error: body });
   });
