@@ -254,12 +254,13 @@ describe('hardening', () => {
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const known: number[] = [];
     const unknown: number[] = [];
-    // Interleaved, so drift in machine load hits both alike; 8 of each stays under the login limit.
-    for (let i = 0; i < 4; i++) {
+    // Interleaved, so drift in machine load hits both alike; 1 + 8 logins stay under the per-user limit.
+    for (let i = 0; i < 8; i++) {
       known.push(await time(u.username));
       unknown.push(await time(`ghost_${i}`));
     }
     const ratio = median(unknown) / median(known);
-    assert.ok(ratio > 0.7 && ratio < 1.4, `unknown ${median(unknown).toFixed(1)} ms vs known ${median(known).toFixed(1)} ms`);
+    // Loose enough for a loaded CI machine; without the dummy hash the ratio would be near 0.02.
+    assert.ok(ratio > 0.5 && ratio < 2, `unknown ${median(unknown).toFixed(1)} ms vs known ${median(known).toFixed(1)} ms`);
   });
 });
