@@ -65,6 +65,19 @@ export const configSchema = z.object({
   /** Messages older than this when the push worker reaches them (after an outage) are not pushed. */
   PUSH_MAX_AGE_SECONDS: int(1, 7 * 24 * 3600).default(3600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Message sends (REST and WebSocket together) per SEND_RATE_WINDOW_SECONDS. */
+  SEND_RATE_PER_USER: int(1, 1_000_000_000).default(60),
+  SEND_RATE_PER_IP: int(1, 1_000_000_000).default(600),
+  SEND_RATE_WINDOW_SECONDS: int(1, 3600).default(10),
+  /** Login attempts per LOGIN_RATE_WINDOW_SECONDS, per username and per client address. */
+  LOGIN_RATE_PER_USER: int(1, 1_000_000_000).default(10),
+  LOGIN_RATE_PER_IP: int(1, 1_000_000_000).default(100),
+  LOGIN_RATE_WINDOW_SECONDS: int(1, 3600).default(60),
+  /** WebSocket frames per second per socket, with a burst allowance (per 10 s) above that. */
+  WS_FRAME_RATE: int(1, 1_000_000_000).default(50),
+  WS_FRAME_BURST: int(0, 1_000_000_000).default(100),
+  /** Refused frames within 10 s after which a flooding socket is closed with 1008. */
+  WS_FLOOD_CLOSE_AFTER: int(1, 1_000_000_000).default(50),
 });
 
 export type Config = z.infer<typeof configSchema>;

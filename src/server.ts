@@ -5,9 +5,11 @@ import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { createApp } from './api/app.js';
 import { TokenService, loadSigningKey } from './api/auth.js';
+import { RateLimits } from './api/limits.js';
+import { RevocationList } from './api/revocations.js';
 import { ChatService } from './commands/service.js';
 import type { Config } from './config.js';
-import { openSqlite } from './db/sqlite.js';
+import { openSqlite, type SqliteDatabase } from './db/sqlite.js';
 import { initialConversationState, evolveConversation, type ConversationState } from './domain/conversation.js';
 import { DomainError } from './domain/errors.js';
 import type { ConversationEvent, UserEvent } from './domain/events.js';
@@ -67,6 +69,8 @@ export interface Stores {
   stats: EventStoreStats | null;
   /** Zero-downtime projection rebuilds (SQLite read store only). */
   rebuilds: RebuildTarget | null;
+  /** The embedded SQLite file (also where token revocations are kept). */
+  db: SqliteDatabase;
   close(): void;
 }
 
@@ -90,6 +94,7 @@ export async function openStores(config: Config, { create = true }: { create?: b
     readStore: mongo ? await MongoReadStore.connect(config.MONGO_URL!) : new SqliteReadStore(db),
     stats: sqliteEvents,
     rebuilds: mongo ? null : new SqliteRebuildTarget(db),
+    db,
     close: () => db.close(),
   };
 }
@@ -124,7 +129,7 @@ export async function startServer(
 ): Promise<RunningServer> {
   const metrics = createMetrics();
   const stores = await openStores(config);
-  const { readStore, close: closeStores } = stores;
+  const { readStore, db, close: closeStores } = stores;
   await waitForEventStore(stores.store, logger);
   const store = instrumentEventStore(stores.store, metrics);
   const projections = new ProjectionRunner({
@@ -144,7 +149,15 @@ export async function startServer(
     readStore,
     { dcId: config.DC_ID, maxGroupSize: config.MAX_GROUP_SIZE },
   );
-  const tokens = new TokenService(loadSigningKey(config.AUTH_SECRET, config.DATA_DIR), config.TOKEN_TTL_SECONDS);
+  const tokens = new TokenService(loadSigningKey(config.AUTH_SECRET, config.DATA_DIR), config.TOKEN_TTL_SECONDS, new RevocationList(db));
+  const limits = new RateLimits({
+    sendsPerUser: config.SEND_RATE_PER_USER,
+    sendsPerIp: config.SEND_RATE_PER_IP,
+    sendWindowSeconds: config.SEND_RATE_WINDOW_SECONDS,
+    loginsPerUser: config.LOGIN_RATE_PER_USER,
+    loginsPerIp: config.LOGIN_RATE_PER_IP,
+    loginWindowSeconds: config.LOGIN_RATE_WINDOW_SECONDS,
+  });
   const waitForProjections = (position: number) => projections.waitFor(position);
   const lags = async () => (await checkpointLags(store, await readStore.checkpoints())).lags;
   observeProjectionLag(metrics, lags);
@@ -156,6 +169,7 @@ export async function startServer(
   const app = createApp(
     { service, store, readStore, tokens, waitForProjections, presence },
     {
+      limits,
       bodyLimitBytes: config.BODY_LIMIT_BYTES,
       adminToken: config.ADMIN_TOKEN,
       logger,
@@ -179,6 +193,8 @@ export async function startServer(
     presence,
     typing: { ttlMs: config.TYPING_TTL_MS, throttleMs: config.TYPING_THROTTLE_MS },
     inboxPullThreshold: config.INBOX_PULL_THRESHOLD,
+    limits,
+    flood: { rate: config.WS_FRAME_RATE, burst: config.WS_FRAME_BURST, closeAfter: config.WS_FLOOD_CLOSE_AFTER },
   });
   await gateway.start(http);
   observeConnections(metrics, gateway);

@@ -32,7 +32,8 @@ export class Seeder {
   readonly db: SqliteDatabase;
   readonly store: SqliteEventStore;
   readonly service: ChatService;
-  private readonly tokens = new TokenService(new TextEncoder().encode(AUTH_SECRET), 24 * 3600);
+  // The seeder only signs tokens; the server under test checks revocations.
+  private readonly tokens = new TokenService(new TextEncoder().encode(AUTH_SECRET), 24 * 3600, { revoke() {}, isRevoked: () => false });
   private passwordHash: Promise<string> | null = null;
 
   constructor(dataDir: string) {

@@ -1,16 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { httpMetrics } from '../observability/http.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Readiness } from '../observability/readiness.js';
 import { describeError } from './errors.js';
+import { rateLimitRoutes, type RateLimits } from './limits.js';
 import { openApiDocument } from './openapi.js';
 import { mount } from './route.js';
 import { routes, type ApiDeps } from './routes.js';
 
 export interface AppOptions {
+  limits: RateLimits;
   bodyLimitBytes: number;
   adminToken?: string;
   logger: Logger;
@@ -23,6 +26,7 @@ export interface AppOptions {
 export function createApp(deps: ApiDeps, options: AppOptions) {
   const app = express();
   app.disable('x-powered-by');
+  app.use(helmet());
   app.set('query parser', 'simple');
   app.use(httpMetrics(options.metrics.httpDuration));
   app.use(
@@ -53,6 +57,7 @@ export function createApp(deps: ApiDeps, options: AppOptions) {
   app.get('/v1/openapi.json', (_req, res) => {
     res.json(document);
   });
+  app.use(rateLimitRoutes(options.limits, deps.tokens));
   const router = express.Router();
   mount(router, all, deps.tokens, options.adminToken);
   app.use(router);
@@ -63,6 +68,7 @@ export function createApp(deps: ApiDeps, options: AppOptions) {
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const described = describeError(error);
     if (described.status >= 500) req.log.error({ err: error }, 'request failed');
+    if (described.retryAfterSeconds) res.setHeader('retry-after', String(described.retryAfterSeconds));
     const { status, ...body } = described;
     res.status(status).json({ error: body });
   });

@@ -7,13 +7,22 @@ import { DomainError } from '../domain/errors.js';
 export interface Principal {
   userId: string;
   deviceId: string;
+  /** The token's `jti` and `exp` (seconds), for logout; absent for anonymous and admin callers. */
+  token?: { id: string; expiresAt: number };
 }
 
-/** Signed, expiring bearer tokens (HS256 JWTs). */
+/** Where logged-out token ids are kept. */
+export interface Revocations {
+  revoke(jti: string, expiresAt: number): void;
+  isRevoked(jti: string): boolean;
+}
+
+/** Signed, expiring, revocable bearer tokens (HS256 JWTs). */
 export class TokenService {
   constructor(
     private readonly key: Uint8Array,
     private readonly ttlSeconds: number,
+    private readonly revocations: Revocations,
   ) {}
 
   async issue(userId: string, deviceId: string = randomUUID()): Promise<string> {
@@ -29,12 +38,20 @@ export class TokenService {
   async verify(token: string): Promise<Principal> {
     try {
       const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'] });
-      if (!payload.sub || typeof payload.did !== 'string') throw new Error('incomplete token');
-      return { userId: payload.sub, deviceId: payload.did };
+      if (!payload.sub || typeof payload.did !== 'string' || !payload.jti || !payload.exp) throw new Error('incomplete token');
+      if (this.revocations.isRevoked(payload.jti)) throw new DomainError('unauthenticated', 'token revoked: log in again');
+      return { userId: payload.sub, deviceId: payload.did, token: { id: payload.jti, expiresAt: payload.exp } };
     } catch (error) {
+      if (error instanceof DomainError) throw error;
       const expired = error instanceof joseErrors.JWTExpired;
       throw new DomainError('unauthenticated', expired ? 'token expired' : 'invalid token');
     }
+  }
+
+  /** Logout: the token is refused from now on, also after a restart. */
+  revoke(principal: Principal): void {
+    if (!principal.token) throw new DomainError('unauthenticated', 'no user token to revoke');
+    this.revocations.revoke(principal.token.id, principal.token.expiresAt);
   }
 }
 

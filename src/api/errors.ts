@@ -1,5 +1,6 @@
 import { ZodError } from 'zod';
 import { DomainError, type DomainErrorCode } from '../domain/errors.js';
+import { RateLimitedError } from './limits.js';
 
 /** The one mapping of errors to HTTP statuses and wire error codes, for REST and WebSocket alike. */
 const statusOf: Record<DomainErrorCode, number> = {
@@ -22,6 +23,8 @@ export interface ErrorDescription {
   code: string;
   message: string;
   issues?: unknown;
+  /** For 429: when to try again (also sent as the Retry-After header). */
+  retryAfterSeconds?: number;
 }
 
 interface HttpishError {
@@ -30,6 +33,9 @@ interface HttpishError {
 }
 
 export function describeError(error: unknown): ErrorDescription {
+  if (error instanceof RateLimitedError) {
+    return { status: 429, code: error.code, message: error.message, retryAfterSeconds: error.retryAfterSeconds };
+  }
   if (error instanceof DomainError) {
     return { status: statusOf[error.code], code: error.code, message: error.message, ...(error.details ? { issues: error.details } : {}) };
   }

@@ -120,6 +120,16 @@ export function routes({ service, store, readStore, tokens, waitForProjections, 
       },
     }),
     route({
+      method: 'delete',
+      path: '/v1/sessions/current',
+      summary: 'Log out: the bearer token of this request is refused from now on',
+      status: 204,
+      async handler({ principal }) {
+        tokens.revoke(principal);
+        return {};
+      },
+    }),
+    route({
       method: 'post',
       path: '/v1/conversations',
       summary: 'Create a direct or group conversation (a direct one is unique per pair)',

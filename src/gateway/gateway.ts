@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { bearerToken, type Principal, type TokenService } from '../api/auth.js';
 import { describeError } from '../api/errors.js';
+import { RateLimitedError, type RateLimits } from '../api/limits.js';
 import type { ChatService } from '../commands/service.js';
 import { eventAudience, type ConversationState } from '../domain/conversation.js';
 import { conflict, DomainError } from '../domain/errors.js';
@@ -12,6 +13,7 @@ import { conversationStream, parseStreamId } from '../domain/streams.js';
 import type { EventStore, RecordedEvent, Subscription } from '../eventstore/port.js';
 import { toDomainEvent, type StateCache } from '../eventstore/stateCache.js';
 import type { ReadStore } from '../projections/readStore.js';
+import { FloodGuard, holdBack, type FloodOptions } from './flood.js';
 import { clientFrame, eventFrame, type ClientFrame, type PresenceFrame, type TypingFrame } from './frames.js';
 import type { PresenceTracker, PresenceView } from './presence.js';
 import { Session } from './session.js';
@@ -34,6 +36,8 @@ export interface GatewayDeps {
   typing: TypingOptions;
   /** Groups with more members: typing is throttled per sender and presence is not fanned out. */
   inboxPullThreshold: number;
+  limits: RateLimits;
+  flood: FloodOptions;
 }
 
 export const WS_PATH = '/v1/ws';
@@ -107,11 +111,11 @@ export class Gateway {
     } catch {
       return refuse(socket, 401, 'Unauthorized');
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.connect(ws, principal));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.connect(ws, principal, req.socket.remoteAddress ?? 'unknown'));
   }
 
-  private connect(ws: WebSocket, principal: Principal): void {
-    const session = new Session(ws, principal);
+  private connect(ws: WebSocket, principal: Principal, remoteAddress: string): void {
+    const session = new Session(ws, principal, remoteAddress, new FloodGuard(this.deps.flood));
     let set = this.sessions.get(principal.userId);
     if (!set) this.sessions.set(principal.userId, (set = new Set()));
     set.add(session);
@@ -177,6 +181,10 @@ export class Gateway {
     session.markAlive();
     let ref: string | undefined;
     try {
+      // Every frame is charged, even one that turns out not to be JSON.
+      const verdict = await session.flood.admit();
+      if (verdict !== 'ok') holdBack(session.socket, verdict);
+      if (verdict === 'close') return;
       let raw: unknown;
       try {
         if (isBinary) throw new Error('binary');
@@ -185,14 +193,15 @@ export class Gateway {
         session.sendJson({ type: 'error', code: 'invalid_json', message: 'frames are JSON text' });
         return;
       }
-      ref = typeof (raw as { ref?: unknown })?.ref === 'string' ? (raw as { ref: string }).ref : undefined;
+      ref = typeof (raw as { ref?: unknown })?.ref === 'string' ? (raw as { ref: string }).ref.slice(0, 128) : undefined;
       if (this.stopping) throw new DomainError('unavailable', 'the server is shutting down; reconnect and send again');
+      if (verdict === 'refuse') throw new RateLimitedError('too many frames: slow down; this one was dropped', 1);
       const frame = clientFrame.parse(raw);
       await this.handle(session, frame);
     } catch (error) {
-      const { code, message, issues } = describeError(error);
-      if (code === 'internal') this.deps.logger.error({ err: error }, 'frame failed');
-      session.sendJson({ type: 'error', ...(ref ? { ref } : {}), code, message, ...(issues ? { issues } : {}) });
+      const { status: _status, ...described } = describeError(error);
+      if (described.code === 'internal') this.deps.logger.error({ err: error }, 'frame failed');
+      session.sendJson({ type: 'error', ...(ref ? { ref } : {}), ...described });
     }
   }
 
@@ -202,6 +211,7 @@ export class Gateway {
     const userId = session.userId;
     switch (frame.type) {
       case 'send': {
+        await this.deps.limits.send(userId, session.remoteAddress);
         // Acknowledged only now: service.send resolves after the append is durable.
         const sent = await service.send(userId, frame.conversationId, frame.clientMsgId, frame.text, ctx);
         session.sendJson({ type: 'ack', ref: frame.ref, conversationId: frame.conversationId, messageId: sent.messageId, seq: sent.seq });

@@ -1,5 +1,6 @@
 import type { WebSocket } from 'ws';
 import type { Principal } from '../api/auth.js';
+import type { FloodGuard } from './flood.js';
 
 /** Above this many unsent bytes a client is too slow to follow; it is dropped and resyncs. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
@@ -22,6 +23,9 @@ export class Session {
   constructor(
     readonly socket: WebSocket,
     readonly principal: Principal,
+    readonly remoteAddress: string,
+    /** This socket's frame budget. */
+    readonly flood: FloodGuard,
   ) {}
 
   get userId(): string {
