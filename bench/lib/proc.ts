@@ -180,6 +180,13 @@ export async function startChatServer(dataDir: string, options: { env?: Record<s
       DATA_DIR: dataDir,
       LOG_LEVEL: 'warn',
       AUTH_SECRET,
+      // Load generators send far faster than a person: the per-user and per-socket limits would
+      // measure 429s and refused frames, not the server.
+      SEND_RATE_PER_USER: '1000000000',
+      SEND_RATE_PER_IP: '1000000000',
+      LOGIN_RATE_PER_IP: '1000000000',
+      WS_FRAME_RATE: '1000000000',
+      WS_FRAME_BURST: '1000000000',
       ...options.env,
     },
   });

@@ -41,7 +41,8 @@ describe('im rebuild next to a running server', { skip: embeddedOnly }, () => {
   const settle = async () => assert.ok(await server.projections.waitFor(await server.store.headPosition()));
 
   before(async () => {
-    server = await startTestServer({ INBOX_PULL_THRESHOLD: String(PULL_THRESHOLD) });
+    // Writers keep sending throughout the rebuild; the send limits are not what this test is about.
+    server = await startTestServer({ INBOX_PULL_THRESHOLD: String(PULL_THRESHOLD), SEND_RATE_PER_USER: '100000', SEND_RATE_PER_IP: '100000' });
     api = new ApiClient(server.url);
     actors = await workload(api);
     await sendMany(500);
