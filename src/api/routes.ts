@@ -1,6 +1,6 @@
 import type { ChatService } from '../commands/service.js';
 import { DomainError, forbidden, notFound } from '../domain/errors.js';
-import { conversationStream, usernameStream } from '../domain/streams.js';
+import { conversationStream } from '../domain/streams.js';
 import type { EventStore } from '../eventstore/port.js';
 import type { ReadStore } from '../projections/readStore.js';
 import type { TokenService } from './auth.js';
@@ -62,9 +62,7 @@ export function routes({ service, store, readStore, tokens, waitForProjections, 
       query: s.userLookupQuery,
       status: 200,
       async handler({ query }) {
-        const reservations = await store.readStream(usernameStream(query.username));
-        const userId = (reservations[reservations.length - 1]?.data as { userId: string } | undefined)?.userId;
-        const user = userId ? await service.requireUser(userId).catch(() => null) : null;
+        const user = await service.findByUsername(query.username);
         if (!user) throw notFound('user');
         return { body: { userId: user.userId, username: user.username, displayName: user.displayName } };
       },

@@ -87,11 +87,17 @@ export class ChatService {
 
   /** The user for these credentials, or null. Unknown usernames cost one hash too. */
   async authenticate(username: string, password: string): Promise<UserState | null> {
+    const user = await this.findByUsername(username);
+    const valid = await verifyPassword(password, user ? user.passwordHash : DUMMY_HASH);
+    return valid ? user : null;
+  }
+
+  /** The registered user holding this username (its reservation's latest owner), or null. */
+  async findByUsername(username: string): Promise<UserState | null> {
     const reservations = await this.store.readStream(usernameStream(username));
     const owner = (reservations[reservations.length - 1]?.data as { userId: string } | undefined)?.userId;
     const user = owner ? (await this.users.load(owner)).state : null;
-    const valid = await verifyPassword(password, user?.exists ? user.passwordHash : DUMMY_HASH);
-    return valid && user?.exists ? user : null;
+    return user?.exists ? user : null;
   }
 
   async requireUser(userId: string): Promise<UserState> {
