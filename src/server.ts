@@ -202,7 +202,7 @@ export async function startServer(
     config.REPLICATION === 'kafka'
       ? startReplication({ brokers: config.KAFKA_BROKERS!, dcId: config.DC_ID, store, readStore, logger })
       : null;
-  const push = await startPush(config, logger, overrides, { store, readStore, service, presence });
+  const push = await startPush(config, logger, overrides, { store, readStore, service, presence, outcomes: metrics.pushOutcomes });
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(config.PORT, config.HOST, () => resolve());
@@ -235,7 +235,7 @@ async function startPush(
   config: Config,
   logger: Logger,
   overrides: ServerOverrides,
-  deps: { store: EventStore; readStore: ReadStore; service: ChatService; presence: PresenceTracker },
+  deps: { store: EventStore; readStore: ReadStore; service: ChatService; presence: PresenceTracker; outcomes: Metrics['pushOutcomes'] },
 ): Promise<PushWorker | null> {
   const fcm = overrides.fcm ?? fcmOptionsFromConfig(config);
   if (!fcm) {
@@ -250,6 +250,7 @@ async function startPush(
     sender: new FcmSender(fcm),
     isOnline: (userId) => deps.presence.isOnline(userId),
     logger,
+    outcomes: deps.outcomes,
     options: {
       preview: config.PUSH_PREVIEW,
       maxAttempts: config.PUSH_MAX_ATTEMPTS,

@@ -10,9 +10,16 @@ export interface Metrics {
   httpDuration: Histogram<'method' | 'route' | 'status'>;
   appendDuration: Histogram<'outcome'>;
   messagesSent: Counter;
-  /** Push notification outcomes; the push sender increments it. */
+  /** Counted per device token by the push worker. */
   pushOutcomes: Counter<'outcome'>;
 }
+
+/**
+ * What became of a push to one device token. It ends in one of `sent`, `pruned`, `failed` or
+ * `given_up`; `retried` counts each attempt after the first, made after a transient failure.
+ */
+const PUSH_OUTCOMES = ['sent', 'pruned', 'failed', 'retried', 'given_up'] as const;
+export type PushOutcome = (typeof PUSH_OUTCOMES)[number];
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
@@ -35,13 +42,22 @@ export function createMetrics(): Metrics {
       registers,
     }),
     messagesSent: new Counter({ name: 'chat_messages_sent_total', help: 'Messages stored (MessageSent events appended)', registers }),
-    pushOutcomes: new Counter({
-      name: 'chat_push_notifications_total',
-      help: 'Push notifications by outcome: sent, failed, or pruned (the token was unregistered and removed)',
-      labelNames: ['outcome'],
-      registers,
-    }),
+    pushOutcomes: pushOutcomeCounter(registers),
   };
+}
+
+function pushOutcomeCounter(registers: Registry[]): Counter<'outcome'> {
+  const counter = new Counter({
+    name: 'chat_push_notifications_total',
+    help:
+      'Pushes per device token by outcome: sent; pruned (FCM no longer knows the token, removed from the user); ' +
+      'failed (refused for good); retried (sent again after a transient failure); given_up (still failing after the last attempt)',
+    labelNames: ['outcome'],
+    registers,
+  });
+  // Every outcome is exported from the start, so rate() and alerts see a zero rather than no series.
+  for (const outcome of PUSH_OUTCOMES) counter.inc({ outcome }, 0);
+  return counter;
 }
 
 /** The number of open WebSocket connections, read at scrape time. */
@@ -68,6 +84,10 @@ export function observeProjectionLag({ registry }: Metrics, lags: () => Promise<
         for (const lag of await lags()) if (lag.kind === 'projection') this.set({ projection: lag.name }, value(lag));
       },
     });
-  gauge('chat_projection_lag_events', 'Events stored after the projection checkpoint', (l) => l.lagEvents);
+  gauge(
+    'chat_projection_lag_events',
+    'Event store positions between the projection checkpoint and the head: events with SQLite, log bytes with EventStoreDB',
+    (l) => l.lagEvents,
+  );
   gauge('chat_projection_lag_seconds', 'Age of the oldest event the projection has not applied yet (0 when caught up)', (l) => l.lagSeconds);
 }

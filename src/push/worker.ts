@@ -2,11 +2,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { ChatService } from '../commands/service.js';
-import type { ConversationState } from '../domain/conversation.js';
+import { isRecalled, type ConversationState } from '../domain/conversation.js';
 import type { ConversationEvent, EventOf } from '../domain/events.js';
 import { parseStreamId } from '../domain/streams.js';
 import type { EventStore, RecordedEvent, Subscription } from '../eventstore/port.js';
 import { toDomainEvent, type StateCache } from '../eventstore/stateCache.js';
+import type { Metrics, PushOutcome } from '../observability/metrics.js';
 import type { ReadStore } from '../projections/readStore.js';
 import { classifyResults, isStale, pushPayload, pushRecipients, retryDelay, type PreviewMode, type PushPayload, type Recipient } from './decide.js';
 import type { PushSender } from './fcm.js';
@@ -23,6 +24,7 @@ export interface PushWorkerDeps {
   sender: PushSender;
   isOnline(userId: string): boolean;
   logger: Logger;
+  outcomes: Metrics['pushOutcomes'];
   options: {
     preview: PreviewMode;
     maxAttempts: number;
@@ -149,6 +151,9 @@ export class PushWorker {
     }
     const recipients = pushRecipients(senderId, candidates);
     if (recipients.length === 0) return [];
+    // A lagging worker's state is as of the message; the current one knows whether it was recalled since.
+    const { recalledSeqs } = (await this.deps.service.conversations.load(state.conversationId)).state;
+    if (isRecalled(recalledSeqs, seq)) return [];
     const sender = (await users.load(senderId)).state;
     const payload = pushPayload(
       {
@@ -172,9 +177,13 @@ export class PushWorker {
     const { maxAttempts, retryBaseMs } = this.deps.options;
     let tokens = job.tokens;
     for (let attempt = 1; ; attempt++) {
+      if (attempt > 1) this.count('retried', tokens.length);
       let retry: string[];
       try {
         const results = classifyResults(await this.deps.sender.send(tokens, job.payload));
+        this.count('sent', results.sent.length);
+        this.count('pruned', results.prune.length);
+        this.count('failed', results.failed.length);
         for (const token of results.prune) await this.prune(job, token);
         for (const f of results.failed) this.deps.logger.warn({ userId: job.userId, code: f.errorCode }, 'push refused');
         retry = results.retry;
@@ -185,12 +194,17 @@ export class PushWorker {
       }
       if (retry.length === 0) return;
       if (attempt >= maxAttempts) {
+        this.count('given_up', retry.length);
         this.deps.logger.warn({ userId: job.userId, messageId: job.messageId, tokens: retry.length }, 'push given up after retries');
         return;
       }
       tokens = retry;
       await sleep(retryDelay(attempt, retryBaseMs), undefined, { signal: this.stopping.signal });
     }
+  }
+
+  private count(outcome: PushOutcome, tokens: number): void {
+    this.deps.outcomes.inc({ outcome }, tokens);
   }
 
   private async prune(job: PushJob, token: string): Promise<void> {

@@ -50,6 +50,9 @@ describe('observability', () => {
       assert.equal(sample(text, 'chat_projection_lag_seconds', { projection }), 0, projection);
     }
     assert.match(text, /^# TYPE chat_push_notifications_total counter$/m);
+    for (const outcome of ['sent', 'pruned', 'failed', 'retried', 'given_up']) {
+      assert.equal(sample(text, 'chat_push_notifications_total', { outcome }), 0, `${outcome} is exported before the first push`);
+    }
     assert.match(text, /^process_cpu_seconds_total /m);
     await ws.close();
   });

@@ -22,6 +22,22 @@ async function pushSettled(server: TestServer, timeoutMs = 5000): Promise<void> 
   }
 }
 
+/** The push outcome counters, as a scrape of the server's `GET /metrics` reads them. */
+async function pushOutcomes(server: TestServer): Promise<Record<string, number>> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const samples = text.matchAll(/^chat_push_notifications_total\{outcome="(\w+)"\} (\S+)$/gm);
+  return Object.fromEntries([...samples].map(([, outcome, value]) => [outcome!, Number(value)]));
+}
+
+/** Starts watching the push outcome counters; the function returned says which moved since, and by how much. */
+async function watchPushOutcomes(server: TestServer): Promise<() => Promise<Record<string, number>>> {
+  const start = await pushOutcomes(server);
+  return async () => {
+    const now = await pushOutcomes(server);
+    return Object.fromEntries(Object.entries(now).flatMap(([outcome, value]) => (value === (start[outcome] ?? 0) ? [] : [[outcome, value - (start[outcome] ?? 0)]])));
+  };
+}
+
 const registerDevice = async (api: ApiClient, user: { token: string }, token: string) => {
   const res = await api.request('POST', '/v1/devices', { token: user.token, body: { token, platform: 'android' } });
   assert.equal(res.status, 201);
@@ -49,8 +65,10 @@ describe('push notifications through FCM HTTP v1 (local stand-in)', () => {
     await registerDevice(t.api, b, 'bob-phone');
     await registerDevice(t.api, b, 'bob-tablet');
     const c = await t.api.direct(a, b);
+    const outcomes = await watchPushOutcomes(t.server);
     const sent = (await t.api.send(a, c, 'dinner at 8?')).body;
     await pushSettled(t.server);
+    assert.deepEqual(await outcomes(), { sent: 2 }, 'one per device');
     for (const token of ['bob-phone', 'bob-tablet']) {
       const pushes = fcm.deliveredTo(token);
       assert.equal(pushes.length, 1, token);
@@ -99,16 +117,20 @@ describe('push notifications through FCM HTTP v1 (local stand-in)', () => {
     fcm.malformed.add('bob-garbage');
     for (const token of ['bob-uninstalled', 'bob-garbage', 'bob-current']) await registerDevice(t.api, b, token);
     const c = await t.api.direct(a, b);
+    let outcomes = await watchPushOutcomes(t.server);
     await t.api.send(a, c, 'first');
     await pushSettled(t.server);
+    assert.deepEqual(await outcomes(), { sent: 1, pruned: 2 });
     const removed = (await t.server.store.readStream(userStream(b.userId)))
       .filter((e) => e.type === 'DeviceRemoved')
       .map((e) => (e.data as { token: string }).token)
       .sort();
     assert.deepEqual(removed, ['bob-garbage', 'bob-uninstalled']);
 
+    outcomes = await watchPushOutcomes(t.server);
     await t.api.send(a, c, 'second');
     await pushSettled(t.server);
+    assert.deepEqual(await outcomes(), { sent: 1 });
     assert.equal(fcm.received.filter((p) => p.token === 'bob-uninstalled').length, 1, 'a pruned token is not tried again');
     assert.equal(fcm.received.filter((p) => p.token === 'bob-garbage').length, 1);
     assert.equal(fcm.deliveredTo('bob-current').length, 2);
@@ -122,6 +144,7 @@ describe('push notifications through FCM HTTP v1 (local stand-in)', () => {
     fcm.failing.set('bob-503', { times: 1, error: 'UNAVAILABLE' });
     fcm.failing.set('bob-500', { times: 2, error: 'INTERNAL' });
     const c = await t.api.direct(a, b);
+    const outcomes = await watchPushOutcomes(t.server);
     const started = Date.now();
     const sent = await t.api.send(a, c, 'are you there?');
     assert.equal(sent.status, 201, 'the write path does not wait for push');
@@ -131,6 +154,7 @@ describe('push notifications through FCM HTTP v1 (local stand-in)', () => {
     assert.equal(fcm.received.filter((p) => p.token === 'bob-500').length, 3);
     assert.equal(fcm.deliveredTo('bob-503').length, 1);
     assert.equal(fcm.deliveredTo('bob-500').length, 1);
+    assert.deepEqual(await outcomes(), { sent: 2, retried: 2 }, 'the 503 retried inside firebase-admin is not a retry of ours');
     // Two backoffs of at least 25 ms and 50 ms (base 50 ms, halved at most by jitter).
     assert.ok(Date.now() - started >= 75);
   });
@@ -144,6 +168,7 @@ describe('push notifications through FCM HTTP v1 (local stand-in)', () => {
     fcm.failing.set('bob-overloaded', { times: 100, error: 'QUOTA_EXCEEDED' });
     const toBob = await t.api.direct(a, b);
     const toCarol = await t.api.direct(a, carol);
+    const outcomes = await watchPushOutcomes(t.server);
     await t.api.send(a, toBob, 'first');
     await fcm.until(() => fcm.received.some((p) => p.token === 'bob-overloaded'));
     await t.api.send(a, toCarol, 'second');
@@ -153,6 +178,7 @@ describe('push notifications through FCM HTTP v1 (local stand-in)', () => {
     await pushSettled(t.server);
     assert.equal(fcm.received.filter((p) => p.token === 'bob-overloaded').length, 5, 'PUSH_MAX_ATTEMPTS');
     assert.equal(fcm.deliveredTo('bob-overloaded').length, 0);
+    assert.deepEqual(await outcomes(), { sent: 1, retried: 4, given_up: 1 });
   });
 });
 
