@@ -1,6 +1,5 @@
 import type { ChatService } from '../commands/service.js';
 import { DomainError, forbidden, notFound } from '../domain/errors.js';
-import { conversationStream } from '../domain/streams.js';
 import type { EventStore } from '../eventstore/port.js';
 import type { ReadStore } from '../projections/readStore.js';
 import type { TokenService } from './auth.js';
@@ -13,8 +12,9 @@ import {
   encodeCursor,
   messageItem,
   messageReceipts,
+  readableInbox,
+  readableTimeline,
   syncItem,
-  timelineItem,
 } from './views.js';
 
 export interface ApiDeps {
@@ -315,8 +315,8 @@ export function routes({ service, store, readStore, tokens, waitForProjections, 
         const { maxSeq } = await service.visibleConversation(principal.userId, params.id);
         const fromRevision = (query.afterSeq ?? -1) + 1;
         const count = Math.min(query.limit, maxSeq - fromRevision + 1);
-        const events = count > 0 ? await store.readStream(conversationStream(params.id), { fromRevision, maxCount: count }) : [];
-        return { body: { items: events.map(timelineItem) } };
+        const items = count > 0 ? await readableTimeline(store, service.conversations, params.id, fromRevision, count) : [];
+        return { body: { items } };
       },
     }),
     ...(['read', 'delivered'] as const).map((marker) =>
@@ -346,7 +346,8 @@ export function routes({ service, store, readStore, tokens, waitForProjections, 
       async handler({ principal, query }) {
         const entries = await readStore.listInbox(principal.userId, query.afterUserSeq, query.limit);
         const nextUserSeq = entries.length ? entries[entries.length - 1]!.userSeq : query.afterUserSeq;
-        return { body: { items: entries.map(syncItem), nextUserSeq, hasMore: entries.length === query.limit } };
+        const items = (await readableInbox(readStore, entries)).map(syncItem);
+        return { body: { items, nextUserSeq, hasMore: entries.length === query.limit } };
       },
     }),
     route({

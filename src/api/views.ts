@@ -1,5 +1,9 @@
-import type { ConversationState } from '../domain/conversation.js';
-import type { RecordedEvent } from '../eventstore/port.js';
+import { isRecalled, readableEventData, unreadMessages, type ConversationState, type LastMessage } from '../domain/conversation.js';
+import type { ConversationEvent } from '../domain/events.js';
+import { conversationStream } from '../domain/streams.js';
+import type { EventStore } from '../eventstore/port.js';
+import type { StateCache } from '../eventstore/stateCache.js';
+import type { ReadStore } from '../projections/readStore.js';
 import type { ConversationListItem, InboxEntry, ListCursor, MessageDoc, UserConversationDoc } from '../projections/model.js';
 import { invalid } from '../domain/errors.js';
 
@@ -7,15 +11,16 @@ import { invalid } from '../domain/errors.js';
 
 export function conversationListItem({ conversation: c, membership: m }: ConversationListItem, directTitle: string | null) {
   const view = m.frozen ?? c;
+  const recalledSeqs = c.recalledSeqs ?? [];
   return {
     conversationId: c.conversationId,
     kind: c.kind,
     title: c.kind === 'direct' ? directTitle : c.title,
     avatar: c.avatar,
     lastSeq: view.lastSeq,
-    lastMessage: view.lastMessage,
+    lastMessage: view.lastMessage && readablePreview(view.lastMessage, recalledSeqs),
     lastActivityAt: view.lastActivityAt,
-    unreadCount: Math.max(0, view.messageCount - m.readMessageCount),
+    unreadCount: unreadMessages({ ...view, readMessageCount: m.readMessageCount, readSeq: m.readSeq, recalledSeqs }),
     readSeq: m.readSeq,
     deliveredSeq: m.deliveredSeq,
     role: m.role,
@@ -26,6 +31,10 @@ export function conversationListItem({ conversation: c, membership: m }: Convers
     leftSeq: m.leftSeq,
   };
 }
+
+/** A former member's frozen preview was taken before later recalls; the current list of them decides. */
+const readablePreview = (preview: LastMessage, recalledSeqs: readonly number[]): LastMessage =>
+  isRecalled(recalledSeqs, preview.seq) ? { ...preview, text: null, recalled: true } : preview;
 
 /** A conversation as seen by one user; a former member sees it as it was when they left. */
 export function conversationDetail(state: ConversationState, maxSeq: number) {
@@ -80,7 +89,35 @@ export function messageReceipts(message: MessageDoc, members: UserConversationDo
   };
 }
 
-export const timelineItem = (e: RecordedEvent) => ({ seq: e.revision, type: e.type, data: e.data, at: e.metadata.at });
+/**
+ * Stored events of a conversation as clients may read them, redacted with the recalls of its
+ * current state. That state is loaded after the read, so it knows every recall of what was read
+ * (for a former member too, whose own view of the conversation stops where they left).
+ */
+export async function readableTimeline(
+  store: EventStore,
+  conversations: StateCache<ConversationState, ConversationEvent>,
+  conversationId: string,
+  fromRevision: number,
+  maxCount: number,
+) {
+  const events = await store.readStream(conversationStream(conversationId), { fromRevision, maxCount });
+  const { recalledSeqs } = (await conversations.load(conversationId)).state;
+  return events.map((e) => ({ seq: e.revision, type: e.type, data: readableEventData(e.type, e.data, e.revision, recalledSeqs), at: e.metadata.at }));
+}
+
+/**
+ * Inbox entries as clients may read them. The inbox keeps the copy projected when the event
+ * happened, and the recalls come from the conversation documents of the same read models instead
+ * of rewriting every recipient's copy: the recall costs no fan-out, a rebuild gives the same
+ * documents, and a read costs one document per conversation in the page, no stream folding.
+ */
+export async function readableInbox(readStore: ReadStore, entries: InboxEntry[]): Promise<InboxEntry[]> {
+  const ids = [...new Set(entries.map((e) => e.conversationId))];
+  const docs = await Promise.all(ids.map((id) => readStore.getConversation(id)));
+  const recalls = new Map(ids.map((id, i) => [id, docs[i]?.recalledSeqs ?? []]));
+  return entries.map((e) => ({ ...e, data: readableEventData(e.type, e.data, e.seq, recalls.get(e.conversationId)!) }));
+}
 
 export const syncItem = (e: InboxEntry) => ({
   userSeq: e.userSeq,

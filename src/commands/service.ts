@@ -1,5 +1,5 @@
 import type { ConversationCommand, UserCommand } from '../domain/commands.js';
-import { clientKey, messagesUpTo, visibleUpTo, type ConversationState } from '../domain/conversation.js';
+import { clientKey, messagesUpTo, unreadMessages, visibleUpTo, type ConversationState } from '../domain/conversation.js';
 import { DomainError, invalid, notAMember, notFound } from '../domain/errors.js';
 import type { ConversationEvent, Role, UserEvent } from '../domain/events.js';
 import { conversationStream, directConversationId, newId, usernameStream, userStream } from '../domain/streams.js';
@@ -210,7 +210,14 @@ export class ChatService {
       ctx,
       (state) => {
         const readSeq = state.members.get(userId)!.readSeq;
-        return { readSeq, unreadCount: state.messageSeqs.length - messagesUpTo(state, readSeq) };
+        const unreadCount = unreadMessages({
+          messageCount: state.messageSeqs.length,
+          readMessageCount: messagesUpTo(state, readSeq),
+          readSeq,
+          lastSeq: state.lastSeq,
+          recalledSeqs: state.recalledSeqs,
+        });
+        return { readSeq, unreadCount };
       },
     );
     return { ...outcome.reply, position: outcome.position };

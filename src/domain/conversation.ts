@@ -49,6 +49,11 @@ export interface ConversationState {
   leftSeqs: Map<string, number>;
   /** Seqs of every MessageSent in order: unread counts are ranges over it. */
   messageSeqs: number[];
+  /**
+   * Seqs of every recalled message, ascending, for the whole stream: what clients read is redacted
+   * with it long after `recent` forgot the message. Recalls are rare, so it stays small.
+   */
+  recalledSeqs: number[];
   /** Messages still inside the edit window, oldest first, with their idempotency keys. */
   recent: Map<number, RecentMessage>;
   recentByClientKey: Map<string, number>;
@@ -77,6 +82,7 @@ export function initialConversationState(conversationId: string): ConversationSt
     members: new Map(),
     leftSeqs: new Map(),
     messageSeqs: [],
+    recalledSeqs: [],
     recent: new Map(),
     recentByClientKey: new Map(),
     lastMessage: null,
@@ -163,6 +169,7 @@ export function evolveConversation(
     case 'MessageRecalled': {
       const m = state.recent.get(event.data.seq);
       if (m) m.recalled = true;
+      insertSeq(state.recalledSeqs, event.data.seq);
       if (state.lastMessage?.seq === event.data.seq) {
         state.lastMessage = { ...state.lastMessage, text: null, recalled: true };
       }
@@ -200,9 +207,8 @@ function pruneRecent(state: ConversationState, nowMs: number): void {
   }
 }
 
-/** Number of messages with seq <= upToSeq (binary search over the sorted message seqs). */
-export function messagesUpTo(state: ConversationState, upToSeq: number): number {
-  const seqs = state.messageSeqs;
+/** How many of the ascending `seqs` are <= upToSeq (binary search). */
+export function countUpTo(seqs: readonly number[], upToSeq: number): number {
   let lo = 0;
   let hi = seqs.length;
   while (lo < hi) {
@@ -211,6 +217,42 @@ export function messagesUpTo(state: ConversationState, upToSeq: number): number 
     else hi = mid;
   }
   return lo;
+}
+
+/** Number of messages with seq <= upToSeq. */
+export const messagesUpTo = (state: ConversationState, upToSeq: number) => countUpTo(state.messageSeqs, upToSeq);
+
+export const isRecalled = (recalledSeqs: readonly number[], seq: number) => recalledSeqs[countUpTo(recalledSeqs, seq) - 1] === seq;
+
+function insertSeq(seqs: number[], seq: number): void {
+  if (!isRecalled(seqs, seq)) seqs.splice(countUpTo(seqs, seq), 0, seq);
+}
+
+/**
+ * Unread messages of a member: those after their readSeq up to `lastSeq`, less the recalled ones
+ * (a recalled message is no news). Own messages never count: sending moves the sender's readSeq.
+ */
+export function unreadMessages(c: {
+  messageCount: number;
+  /** Messages at or before readSeq, recalled ones included. */
+  readMessageCount: number;
+  readSeq: number;
+  lastSeq: number;
+  recalledSeqs: readonly number[];
+}): number {
+  const recalledUnread = countUpTo(c.recalledSeqs, c.lastSeq) - countUpTo(c.recalledSeqs, c.readSeq);
+  return Math.max(0, c.messageCount - c.readMessageCount - recalledUnread);
+}
+
+/**
+ * An event's data as clients may read it. The log keeps a recalled message, but nothing served
+ * from it carries its content again: its MessageSent (and any MessageEdited of it) keeps its place
+ * in the timeline with `text` and `media` emptied and `recalled: true`.
+ */
+export function readableEventData(type: string, data: unknown, seq: number, recalledSeqs: readonly number[]): unknown {
+  if (type === 'MessageSent' && isRecalled(recalledSeqs, seq)) return { ...(data as object), text: null, media: null, recalled: true };
+  if (type === 'MessageEdited' && isRecalled(recalledSeqs, (data as { seq: number }).seq)) return { ...(data as object), text: null, recalled: true };
+  return data;
 }
 
 /** The last seq a user may see: everything for members, up to their removal for former members. */

@@ -6,15 +6,25 @@ import { bearerToken, type Principal, type TokenService } from '../api/auth.js';
 import { describeError } from '../api/errors.js';
 import { RateLimitedError, type RateLimits } from '../api/limits.js';
 import type { ChatService } from '../commands/service.js';
-import { eventAudience, type ConversationState } from '../domain/conversation.js';
+import { eventAudience, readableEventData, type ConversationState } from '../domain/conversation.js';
 import { conflict, DomainError } from '../domain/errors.js';
 import type { ConversationEvent } from '../domain/events.js';
-import { conversationStream, parseStreamId } from '../domain/streams.js';
+import { parseStreamId } from '../domain/streams.js';
 import type { EventStore, RecordedEvent, Subscription } from '../eventstore/port.js';
 import { toDomainEvent, type StateCache } from '../eventstore/stateCache.js';
 import type { ReadStore } from '../projections/readStore.js';
+import { readableInbox, readableTimeline } from '../api/views.js';
 import { FloodGuard, holdBack, type FloodOptions } from './flood.js';
-import { clientFrame, eventFrame, type ClientFrame, type PresenceFrame, type TypingFrame } from './frames.js';
+import {
+  clientFrame,
+  serializeEventFrame,
+  type ClientFrame,
+  type ErrorFrame,
+  type PresenceFrame,
+  type SkippedConversation,
+  type SyncedFrame,
+  type TypingFrame,
+} from './frames.js';
 import type { PresenceTracker, PresenceView } from './presence.js';
 import { Session } from './session.js';
 import { TypingTracker, type TypingOptions } from './typing.js';
@@ -157,7 +167,12 @@ export class Gateway {
         this.noteActivity(stream.id, event, recorded.metadata.at);
         const audience = eventAudience(event, state).filter((u) => this.sessions.has(u));
         if (audience.length > 0) {
-          const frame = eventFrame(stream.id, recorded.revision, { type: recorded.type, data: recorded.data, at: recorded.metadata.at });
+          const frame = serializeEventFrame({
+            type: 'event',
+            conversationId: stream.id,
+            seq: recorded.revision,
+            event: { type: recorded.type, data: await this.readableLive(stream.id, recorded), at: recorded.metadata.at },
+          });
           for (const userId of audience) {
             for (const s of this.sessions.get(userId) ?? []) s.deliver(stream.id, recorded.revision, frame);
           }
@@ -165,6 +180,17 @@ export class Gateway {
       }
       this.feedPosition = recorded.position;
     }
+  }
+
+  /**
+   * A lagging feed can bring a message here after it was recalled; it then goes out without its
+   * content, like every other read after the recall. The feed's own state is as of this event, so
+   * the recalls come from the current one, which only message events need.
+   */
+  private async readableLive(conversationId: string, recorded: RecordedEvent): Promise<unknown> {
+    if (recorded.type !== 'MessageSent' && recorded.type !== 'MessageEdited') return recorded.data;
+    const { recalledSeqs } = (await this.deps.service.conversations.load(conversationId)).state;
+    return readableEventData(recorded.type, recorded.data, recorded.revision, recalledSeqs);
   }
 
   /** Sends and reads are user activity wherever they came from (REST or WebSocket); delivery acks are not. */
@@ -201,7 +227,8 @@ export class Gateway {
     } catch (error) {
       const { status: _status, ...described } = describeError(error);
       if (described.code === 'internal') this.deps.logger.error({ err: error }, 'frame failed');
-      session.sendJson({ type: 'error', ...(ref ? { ref } : {}), ...described });
+      const frame: ErrorFrame = { type: 'error', ...(ref ? { ref } : {}), ...described };
+      session.sendJson(frame);
     }
   }
 
@@ -268,50 +295,79 @@ export class Gateway {
 
   /**
    * Replays what the client missed, then releases the live events held meanwhile. Everything up
-   * to the feed position at the start comes from the read models (once they include it); the
-   * rest arrives live. The `synced` frame says whether the replay was complete.
+   * to the feed position at the start comes from the read models (once they include it) and the
+   * store; the rest arrives live. Each conversation is replayed from one source, so every event
+   * reaches the client once and each conversation's seqs ascend: one named in `conversations`
+   * from its stream after the client's seq (its inbox entries are passed over: a pull-mode group's
+   * inbox holds only some of its events), any other from the inbox. Named conversations the user
+   * may not read are found before anything is replayed and reported in `synced.skipped`, so a
+   * sync always ends with `synced`. The `synced` frame says whether the replay was complete.
    */
   private async sync(session: Session, frame: Extract<ClientFrame, { type: 'sync' }>): Promise<void> {
     if (session.syncing) throw conflict('a sync is already running on this socket');
     session.beginReplay();
     try {
-      const projected = await this.deps.waitForProjections(this.feedPosition);
+      const { named, skipped } = await this.readableConversations(session.userId, frame.conversations ?? {});
+      let complete = await this.deps.waitForProjections(this.feedPosition);
       let replayed = 0;
-      let complete = projected;
-      let nextUserSeq = frame.afterUserSeq ?? 0;
+      let nextUserSeq: number | undefined;
       if (frame.afterUserSeq !== undefined) {
-        for (;;) {
-          const entries = await this.deps.readStore.listInbox(session.userId, nextUserSeq, REPLAY_PAGE);
-          for (const e of entries) {
-            session.replay(e.conversationId, e.seq, eventFrame(e.conversationId, e.seq, { type: e.type, data: e.data, at: e.at }, e.userSeq));
-            nextUserSeq = e.userSeq;
-          }
-          replayed += entries.length;
-          if (entries.length < REPLAY_PAGE) break;
-          if (replayed >= MAX_REPLAY) {
-            complete = false;
-            break;
-          }
-        }
+        const inbox = await this.replayInbox(session, frame.afterUserSeq, new Set(named.map((c) => c.conversationId)));
+        nextUserSeq = inbox.nextUserSeq;
+        replayed += inbox.replayed;
+        complete &&= inbox.complete;
       }
-      for (const [conversationId, lastSeq] of Object.entries(frame.conversations ?? {})) {
-        const { maxSeq } = await this.deps.service.visibleConversation(session.userId, conversationId);
-        const wanted = maxSeq - lastSeq;
+      for (const { conversationId, afterSeq, maxSeq } of named) {
+        const wanted = maxSeq - afterSeq;
         const budget = Math.max(0, MAX_REPLAY - replayed);
         if (wanted <= 0) continue;
         if (wanted > budget) complete = false;
-        const events = await this.deps.store.readStream(conversationStream(conversationId), {
-          fromRevision: lastSeq + 1,
-          maxCount: Math.min(wanted, budget),
-        });
-        for (const e of events) {
-          session.replay(conversationId, e.revision, eventFrame(conversationId, e.revision, { type: e.type, data: e.data, at: e.metadata.at }));
+        if (budget === 0) continue;
+        const items = await readableTimeline(this.deps.store, this.deps.service.conversations, conversationId, afterSeq + 1, Math.min(wanted, budget));
+        for (const { seq, ...event } of items) {
+          session.replay(conversationId, seq, serializeEventFrame({ type: 'event', conversationId, seq, event }));
         }
-        replayed += events.length;
+        replayed += items.length;
       }
-      session.sendJson({ type: 'synced', ref: frame.ref, nextUserSeq, replayed, complete });
+      const synced: SyncedFrame = { type: 'synced', ref: frame.ref, nextUserSeq, replayed, complete, skipped };
+      session.sendJson(synced);
     } finally {
       session.endReplay();
+    }
+  }
+
+  /** The named conversations this user may read, with the seqs to replay; the others, and why not. */
+  private async readableConversations(userId: string, positions: Record<string, number>) {
+    const named: { conversationId: string; afterSeq: number; maxSeq: number }[] = [];
+    const skipped: SkippedConversation[] = [];
+    for (const [conversationId, afterSeq] of Object.entries(positions)) {
+      try {
+        const { maxSeq } = await this.deps.service.visibleConversation(userId, conversationId);
+        named.push({ conversationId, afterSeq, maxSeq });
+      } catch (error) {
+        const code = error instanceof DomainError ? error.code : null;
+        if (code !== 'not_found' && code !== 'not_a_member') throw error;
+        skipped.push({ conversationId, code });
+      }
+    }
+    return { named, skipped };
+  }
+
+  /** Replays the inbox after `afterUserSeq`, passing over the conversations replayed from their streams. */
+  private async replayInbox(session: Session, afterUserSeq: number, fromStreams: ReadonlySet<string>) {
+    let nextUserSeq = afterUserSeq;
+    let replayed = 0;
+    for (;;) {
+      const entries = await this.deps.readStore.listInbox(session.userId, nextUserSeq, REPLAY_PAGE);
+      for (const e of await readableInbox(this.deps.readStore, entries)) {
+        nextUserSeq = e.userSeq;
+        if (fromStreams.has(e.conversationId)) continue;
+        const event = { type: e.type, data: e.data, at: e.at };
+        session.replay(e.conversationId, e.seq, serializeEventFrame({ type: 'event', conversationId: e.conversationId, seq: e.seq, userSeq: e.userSeq, event }));
+        replayed++;
+      }
+      if (entries.length < REPLAY_PAGE) return { nextUserSeq, replayed, complete: true };
+      if (replayed >= MAX_REPLAY) return { nextUserSeq, replayed, complete: false };
     }
   }
 }

@@ -24,6 +24,12 @@ export interface ConversationDoc {
   lastActivityAt: string;
   messageCount: number;
   memberCount: number;
+  /**
+   * Seqs of the recalled messages, ascending: reads redact their content and unread counts skip
+   * them. Absent from documents projected before recalls were tracked, until the conversation's
+   * next event or a rebuild.
+   */
+  recalledSeqs?: number[];
   /** Both members of a direct conversation (its title is the other member's name); null for groups. */
   directMemberIds: string[] | null;
 }

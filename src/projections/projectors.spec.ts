@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { evolveConversation, initialConversationState } from '../domain/conversation.js';
 import type { ConversationEvent, DomainEvent, Role, UserEvent } from '../domain/events.js';
-import { collectionKeys, type Collection, type InboxEntry, type Write } from './model.js';
+import { conversationListItem } from '../api/views.js';
+import { collectionKeys, type Collection, type ConversationDoc, type InboxEntry, type UserConversationDoc, type Write } from './model.js';
 import {
   inboxRecipients,
   projectionNames,
@@ -159,6 +160,7 @@ describe('projector: conversations', () => {
           lastActivityAt: at(0),
           messageCount: 0,
           memberCount: 3,
+          recalledSeqs: [],
           directMemberIds: null,
         },
         setOnInsert: { createdBy: 'alice', homeDc: 'dc1', createdAt: at(0) },
@@ -207,6 +209,7 @@ describe('projector: conversations', () => {
       lastActivityAt: at(11),
       messageCount: 4,
       memberCount: 3,
+      recalledSeqs: [7],
       directMemberIds: null,
     });
   });
@@ -231,6 +234,7 @@ describe('projector: conversations', () => {
       lastActivityAt: at(1),
       messageCount: 1,
       memberCount: 2,
+      recalledSeqs: [],
       directMemberIds: ['amy', 'zed'],
     });
   });
@@ -481,5 +485,48 @@ describe('projectors across stream kinds', () => {
       conversation: null,
     };
     assert.deepEqual(Object.values(project(input, PUSH)).flat(), []);
+  });
+});
+
+describe('projectors: recalled messages in the conversation list', () => {
+  const R = 'r1';
+  const recallScript: ConversationEvent[] = [
+    /* 0 */ created(R, 'group', [['alice', 'owner'], ['bob', 'member'], ['carol', 'member']]),
+    /* 1 */ sent('alice', 'x1', 'lunch?'),
+    /* 2 */ sent('alice', 'x2', 'password 1234'),
+    /* 3 */ { type: 'MessageRead', data: { userId: 'bob', upToSeq: 2 } },
+    /* 4 */ sent('alice', 'x3', 'at noon'),
+    /* 5 */ { type: 'MemberRemoved', data: { userId: 'carol', removedBy: 'alice' } },
+    /* 6 */ { type: 'MessageRecalled', data: { messageId: 'm-x3', seq: 4, recalledBy: 'alice' } },
+    /* 7 */ { type: 'MessageRecalled', data: { messageId: 'm-x2', seq: 2, recalledBy: 'alice' } },
+  ];
+  const recalledSeqsAt = (steps: Step[], seq: number) => {
+    const [w] = writesAt(steps, seq, 'conversations');
+    return w?.kind === 'upsert' && w.collection === 'conversations' ? w.set.recalledSeqs : undefined;
+  };
+  /** The list item a user sees once every write is applied. */
+  const listItem = (userId: string) => {
+    const { doc } = materialize(allWrites(playConversation(R, recallScript)));
+    const conversation = doc('conversations', { conversationId: R }) as unknown as ConversationDoc;
+    const membership = doc('userConversations', { userId, conversationId: R }) as unknown as UserConversationDoc;
+    return conversationListItem({ conversation, membership }, null);
+  };
+
+  it('keeps the recalled seqs of the whole conversation, ascending, each write with its own copy', () => {
+    const steps = playConversation(R, recallScript);
+    assert.deepEqual([5, 6, 7].map((seq) => recalledSeqsAt(steps, seq)), [[], [4], [2, 4]]);
+  });
+
+  it('counts no recalled message as unread', () => {
+    // bob read up to seq 2; of what came after, only seq 4 was a message, and it was recalled.
+    assert.equal(listItem('bob').unreadCount, 0);
+    assert.equal(listItem('alice').unreadCount, 0);
+  });
+
+  it('redacts the preview a former member keeps, and counts only the messages still there as unread', () => {
+    const carol = listItem('carol');
+    assert.deepEqual(carol.lastMessage, preview(4, 'x3', 'alice', null, true));
+    // carol left at seq 5 with messages 1, 2 and 4 unread; 2 and 4 were recalled since.
+    assert.equal(carol.unreadCount, 1);
   });
 });

@@ -51,6 +51,8 @@ export const conversations: Projector = (input) => {
         lastActivityAt: state.lastActivityAt,
         messageCount: state.messageSeqs.length,
         memberCount: state.members.size,
+        // A copy: the state is evolved in place after this write is produced.
+        recalledSeqs: [...state.recalledSeqs],
         directMemberIds: state.kind === 'direct' ? [...state.members.keys()].sort() : null,
       },
       setOnInsert: { createdBy: state.createdBy, homeDc: state.homeDc, createdAt: state.createdAt },

@@ -5,22 +5,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { userStream } from '../../src/domain/streams.js';
-import { PUSH_CHECKPOINT } from '../../src/push/index.js';
 import { ApiClient } from '../support/client.js';
 import { FcmStandIn } from '../support/fcmStandIn.js';
+import { pushSettled, registerDevice } from '../support/push.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { suiteServer } from '../support/suite.js';
 import { tempDir } from '../support/tmp.js';
-
-/** Resolves once the push worker has settled every event stored so far. */
-async function pushSettled(server: TestServer, timeoutMs = 5000): Promise<void> {
-  const head = await server.store.headPosition();
-  const deadline = Date.now() + timeoutMs;
-  while (((await server.readStore.checkpoints())[PUSH_CHECKPOINT] ?? 0) < head) {
-    if (Date.now() > deadline) throw new Error(`push worker did not reach the head ${head}: ${JSON.stringify(await server.readStore.checkpoints())}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** The push outcome counters, as a scrape of the server's `GET /metrics` reads them. */
 async function pushOutcomes(server: TestServer): Promise<Record<string, number>> {
@@ -37,11 +27,6 @@ async function watchPushOutcomes(server: TestServer): Promise<() => Promise<Reco
     return Object.fromEntries(Object.entries(now).flatMap(([outcome, value]) => (value === (start[outcome] ?? 0) ? [] : [[outcome, value - (start[outcome] ?? 0)]])));
   };
 }
-
-const registerDevice = async (api: ApiClient, user: { token: string }, token: string) => {
-  const res = await api.request('POST', '/v1/devices', { token: user.token, body: { token, platform: 'android' } });
-  assert.equal(res.status, 201);
-};
 
 /** Captures a server's log lines. */
 function capturingLogger() {
