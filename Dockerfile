@@ -21,6 +21,9 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY bin ./bin
+# The operator CLI on PATH (`docker compose exec app-dc1 im status`); it runs the compiled dist/.
+RUN ln -s /app/bin/im.js /usr/local/bin/im
 # DATA_DIR keeps the token signing key (and the SQLite file when a store is embedded).
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node

@@ -1,9 +1,16 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { loadConfig } from '../src/config.js';
+import { projectionNames } from '../src/projections/projectors.js';
+import { openStores } from '../src/server.js';
+import { copies, dockerfileStages, layOutImage, links } from './support/image.js';
+import { tempDir } from './support/tmp.js';
 
 /**
  * docker-compose.yml cannot be started here (no Docker engine), so this reads it, with the files it
@@ -163,6 +170,46 @@ describe('docker-compose.yml (production profile)', () => {
       assert.ok(consumed.test(`im.${from}.events`));
       assert.ok(!mirrored(`im.${to}.events`), `${from}->${to} would send ${to}'s own topic back`);
       assert.ok(!mirrored(`im-${from}-events`), `${from}->${to} topic pattern is not anchored on dots`);
+    }
+  });
+});
+
+describe('Dockerfile (the app image)', () => {
+  const stages = dockerfileStages(read('Dockerfile'));
+  const image = stages.at(-1)!;
+
+  it('has the operator CLI on PATH, running the compiled dist/ (the image ships no sources)', () => {
+    const targets = copies(image).map((c) => c.target);
+    assert.ok(targets.includes('/app/bin'), `bin/ is copied to /app/bin: ${targets.join(', ')}`);
+    assert.ok(targets.includes('/app/dist'));
+    assert.ok(!targets.some((t) => t.startsWith('/app/src')), 'no sources: bin/im.js would run them instead of dist/');
+    // The node images install node itself in /usr/local/bin; CMD ["node", ...] finds it on PATH, and so does im.
+    assert.equal(links(image).get('/usr/local/bin/im'), '/app/bin/im.js');
+  });
+
+  it('runs `im status` as `docker compose exec app-dc1 im status` would: through PATH, on the production dependencies', async () => {
+    const root = tempDir('chat-image-');
+    const data = tempDir();
+    try {
+      layOutImage(stages, root.dir);
+      const stores = await openStores(loadConfig({ DATA_DIR: data.dir }));
+      await stores.store.close();
+      await stores.readStore.close();
+      stores.close();
+
+      const { stdout } = await promisify(execFile)('im', ['status', '--json'], {
+        cwd: join(root.dir, 'app'),
+        env: { PATH: `${join(root.dir, 'usr/local/bin')}:${process.env.PATH}`, DATA_DIR: data.dir },
+      });
+      const status = JSON.parse(stdout);
+      assert.equal(status.head, 0);
+      assert.deepEqual(
+        status.checkpoints.map((c: { name: string }) => c.name),
+        projectionNames,
+      );
+    } finally {
+      root.remove();
+      data.remove();
     }
   });
 });
