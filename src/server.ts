@@ -15,7 +15,7 @@ import { DomainError } from './domain/errors.js';
 import type { ConversationEvent, UserEvent } from './domain/events.js';
 import { conversationStream, userStream } from './domain/streams.js';
 import { evolveUser, initialUserState, type UserState } from './domain/user.js';
-import { EsdbEventStore } from './eventstore/esdb.js';
+import { EsdbEventStore, type EsdbEventStoreOptions } from './eventstore/esdb.js';
 import { SqliteEventStore } from './eventstore/sqlite.js';
 import { StateCache } from './eventstore/stateCache.js';
 import type { EventStore, EventStoreStats } from './eventstore/port.js';
@@ -81,13 +81,16 @@ export class StoresMissing extends Error {}
  * Opens the stores the configuration selects. Only this file and the CLI know concrete adapters.
  * With `create: false` (the operator CLI) missing stores are an error, and nothing is created.
  */
-export async function openStores(config: Config, { create = true }: { create?: boolean } = {}): Promise<Stores> {
+export async function openStores(
+  config: Config,
+  { create = true, onSkippedRecord }: { create?: boolean; onSkippedRecord?: EsdbEventStoreOptions['onSkippedRecord'] } = {},
+): Promise<Stores> {
   const file = join(config.DATA_DIR, 'chat.db');
   if (!create && !existsSync(file)) throw new StoresMissing(`DATA_DIR=${config.DATA_DIR} holds no chat data (${file} does not exist)`);
   const db = openSqlite(file, { create });
   const sqliteEvents = config.EVENT_STORE === 'sqlite' ? new SqliteEventStore(db) : null;
   // loadConfig refuses EVENT_STORE=esdb without ESDB_URL, and READ_STORE=mongo without MONGO_URL.
-  const store = sqliteEvents ?? EsdbEventStore.connect(config.ESDB_URL!);
+  const store = sqliteEvents ?? EsdbEventStore.connect(config.ESDB_URL!, { onSkippedRecord });
   const mongo = config.READ_STORE === 'mongo';
   return {
     store,
@@ -128,7 +131,12 @@ export async function startServer(
   overrides: ServerOverrides = {},
 ): Promise<RunningServer> {
   const metrics = createMetrics();
-  const stores = await openStores(config);
+  const stores = await openStores(config, {
+    onSkippedRecord: (record) => {
+      metrics.eventStoreRecordsSkipped.inc({ reason: record.reason });
+      logger.warn({ record }, 'the event feed passed over a record that is not a product event');
+    },
+  });
   const { readStore, db, close: closeStores } = stores;
   await waitForEventStore(stores.store, logger);
   const store = instrumentEventStore(stores.store, metrics);

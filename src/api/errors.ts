@@ -16,6 +16,7 @@ const statusOf: Record<DomainErrorCode, number> = {
   rate_limited: 429,
   unknown_event_version: 500,
   unavailable: 503,
+  misconfigured: 500,
 };
 
 export interface ErrorDescription {

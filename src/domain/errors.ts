@@ -14,7 +14,9 @@ export type DomainErrorCode =
   | 'too_large'
   | 'rate_limited'
   | 'unknown_event_version'
-  | 'unavailable';
+  | 'unavailable'
+  /** The service is set up wrongly (e.g. the event store refuses its credentials): retrying does not help. */
+  | 'misconfigured';
 
 export class DomainError extends Error {
   constructor(

@@ -1,23 +1,37 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { PassThrough } from 'node:stream';
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import {
   ANY,
+  AccessDeniedError,
+  CancelledError,
+  DeadlineExceededError,
+  MaxAppendSizeExceededError,
   NO_STREAM,
+  NotLeaderError,
   START,
   STREAM_EXISTS,
+  StreamDeletedError,
+  TimeoutError,
   UnavailableError,
+  UnknownError,
   WrongExpectedVersionError,
   type AllStreamResolvedEvent,
+  type AppendToStreamOptions,
+  type EventData,
   type EventStoreDBClient,
+  type ReadAllOptions,
+  type ReadStreamOptions,
   type SubscribeToAllOptions,
 } from '@eventstore/db-client';
 import { DomainError, WrongExpectedRevision } from '../domain/errors.js';
 import { PRODUCT_STREAM_PREFIXES } from '../domain/streams.js';
-import { EsdbEventStore, toEsdbExpected, translateError } from './esdb.js';
+import { EsdbEventStore, toEsdbExpected, type EsdbEventStoreOptions } from './esdb.js';
+import { translateError } from './esdbErrors.js';
 import { toEsdbPosition } from './esdbPosition.js';
-import type { RecordedEvent } from './port.js';
+import type { SkippedRecord } from './esdbRecords.js';
+import type { EventToAppend, RecordedEvent } from './port.js';
 
 /**
  * The adapter's own logic, without a server: the subscription is driven through a stand-in for the
@@ -35,9 +49,30 @@ class FakeSubscription extends PassThrough {
   }
 }
 
-function fakeClient() {
+/** A finished or endless streaming read, as the client's `readStream` and `readAll` return. */
+class FakeRead extends PassThrough {
+  cancelled = false;
+  constructor(items: AllStreamResolvedEvent[] | 'never ends') {
+    super({ objectMode: true });
+    if (items === 'never ends') return;
+    for (const item of items) this.write(item);
+    this.end();
+  }
+  async cancel(): Promise<void> {
+    this.cancelled = true;
+  }
+}
+
+interface FakeServer {
+  appendToStream?(streamName: string, events: EventData[], options: AppendToStreamOptions): Promise<unknown>;
+  readStream?(streamName: string, options: ReadStreamOptions): FakeRead;
+  readAll?(options: ReadAllOptions): FakeRead;
+}
+
+function fakeClient(server: FakeServer = {}) {
   const subscriptions: FakeSubscription[] = [];
   const client = {
+    ...server,
     subscribeToAll(options: SubscribeToAllOptions) {
       const subscription = new FakeSubscription(options);
       subscriptions.push(subscription);
@@ -47,12 +82,12 @@ function fakeClient() {
   return { client, subscriptions };
 }
 
-const resolvedAt = (offset: bigint, streamId = 'conversation-c1'): AllStreamResolvedEvent => ({
+const resolvedAt = (offset: bigint, streamId = 'conversation-c1', revision = offset, id: string = randomUUID()): AllStreamResolvedEvent => ({
   event: {
     streamId,
-    id: randomUUID(),
+    id,
     isJson: true,
-    revision: offset,
+    revision,
     type: 'MessageSent',
     created: new Date(),
     data: { offset: Number(offset) },
@@ -236,4 +271,258 @@ describe('EventStoreDB adapter: expected revisions and errors', () => {
     const other = new Error('boom');
     assert.equal(translateError(other), other);
   });
+
+  it('reports what a restarting server produces as unavailable, worth retrying', () => {
+    const restarting = [
+      new CancelledError(),
+      new UnknownError(),
+      new TimeoutError(),
+      new DeadlineExceededError(),
+      notLeader(),
+      Object.assign(new Error('13 INTERNAL: Received RST_STREAM'), { code: 13 }),
+      new Error('Failed to discover after 10 attempts.'),
+    ];
+    for (const error of restarting) {
+      const translated = translateError(error);
+      assert.ok(translated instanceof DomainError && translated.code === 'unavailable', `${error.constructor.name}: ${String(translated)}`);
+      assert.equal(translated.cause, error);
+    }
+  });
+
+  it('reports a deleted stream, refused credentials and an oversized append as what they are', () => {
+    const deleted = translateError(StreamDeletedError.fromStreamName('conversation-gone'));
+    assert.ok(deleted instanceof DomainError);
+    assert.equal(deleted.code, 'not_found');
+    assert.match(deleted.message, /conversation-gone has been deleted/);
+    assert.equal((translateError(new AccessDeniedError()) as DomainError).code, 'misconfigured');
+    assert.equal((translateError(MaxAppendSizeExceededError.fromMaxAppendSize(1024)) as DomainError).code, 'too_large');
+  });
 });
+
+/** NotLeaderError reads the leader's address from the gRPC metadata it is built from. */
+const notLeader = () =>
+  new NotLeaderError(
+    Object.assign(new Error('Leader info available'), {
+      code: 5,
+      details: 'Leader info available',
+      metadata: { getMap: () => ({ 'leader-endpoint-host': 'node2', 'leader-endpoint-port': '2113' }) },
+    }) as unknown as ConstructorParameters<typeof NotLeaderError>[0],
+  );
+
+const toAppend = (): EventToAppend => ({
+  type: 'MessageSent',
+  data: { text: 'hi' },
+  metadata: { eventId: randomUUID(), originDc: 'dc1', correlationId: 'c', causationId: 'c', at: '2026-01-01T00:00:00.000Z', schemaVersion: 1 },
+});
+
+/** A server that answers `appendToStream` with each of `replies` in turn; the last event sent reads back at offset 900. */
+function appendingServer(replies: (Error | bigint)[]) {
+  const sent: { ids: string[]; expectedRevision: unknown }[] = [];
+  const server: FakeServer = {
+    async appendToStream(_stream, events, options) {
+      sent.push({ ids: events.map((e) => e.id), expectedRevision: options.expectedRevision });
+      const reply = replies.shift()!;
+      if (reply instanceof Error) throw reply;
+      return { success: true, nextExpectedRevision: reply, position: undefined };
+    },
+    readStream(stream, options) {
+      const id = sent[sent.length - 1]!.ids.at(-1)!;
+      return new FakeRead([resolvedAt(900n, stream, options.fromRevision as bigint, id)]);
+    },
+  };
+  return { server, sent };
+}
+
+const quick: EsdbEventStoreOptions = { appendRetryDelayMs: 0 };
+
+describe('EventStoreDB adapter: appends whose outcome is unknown', () => {
+  it('re-sends with the same ids and expected revision until the server answers, and returns that answer', async () => {
+    const { server, sent } = appendingServer([new DeadlineExceededError(), new CancelledError(), 4n]);
+    const store = new EsdbEventStore(fakeClient(server).client, quick);
+    const events = [toAppend(), toAppend()];
+    const result = await store.append('conversation-c1', events, 2);
+    assert.deepEqual(result, { nextExpectedRevision: 4, position: 901 });
+    assert.equal(sent.length, 3);
+    for (const attempt of sent) {
+      assert.deepEqual(attempt.ids, events.map((e) => e.metadata.eventId));
+      assert.equal(attempt.expectedRevision, 2n);
+    }
+  });
+
+  it('after the last attempt, fails with unavailable saying the outcome is unknown', async () => {
+    const { server, sent } = appendingServer([new UnavailableError(), new DeadlineExceededError(), new UnknownError()]);
+    const store = new EsdbEventStore(fakeClient(server).client, quick);
+    await assert.rejects(store.append('conversation-c1', [toAppend()], 'no_stream'), (e: unknown) => {
+      assert.ok(e instanceof DomainError && e.code === 'unavailable');
+      assert.match(e.message, /outcome is unknown/);
+      return true;
+    });
+    assert.equal(sent.length, 3);
+  });
+
+  it('says nothing was stored when every attempt was refused before writing', async () => {
+    const { server } = appendingServer([notLeader(), notLeader(), notLeader()]);
+    const store = new EsdbEventStore(fakeClient(server).client, quick);
+    await assert.rejects(store.append('conversation-c1', [toAppend()], 0), /nothing was stored/);
+  });
+
+  it('does not re-send a conflict', async () => {
+    const conflict = new WrongExpectedVersionError(undefined, { streamName: 'conversation-c1', expected: 0n, current: 3n });
+    const { server, sent } = appendingServer([conflict]);
+    const store = new EsdbEventStore(fakeClient(server).client, quick);
+    await assert.rejects(store.append('conversation-c1', [toAppend()], 0), WrongExpectedRevision);
+    assert.equal(sent.length, 1);
+  });
+
+  it('gives up on an attempt the server never answers, within the append timeout', async () => {
+    mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      let calls = 0;
+      const server: FakeServer = {
+        appendToStream: () => (++calls === 1 ? new Promise(() => {}) : Promise.resolve({ success: true, nextExpectedRevision: 0n })),
+        readStream: () => new FakeRead([]),
+      };
+      const store = new EsdbEventStore(fakeClient(server).client, { appendTimeoutMs: 1000, appendRetryDelayMs: 0 });
+      const appending = store.append('conversation-c1', [toAppend()], 'no_stream');
+      await settleMicrotasks();
+      mock.timers.tick(1000);
+      await settleMicrotasks();
+      mock.timers.tick(0);
+      assert.deepEqual(await appending, { nextExpectedRevision: 0, position: 0 });
+      assert.equal(calls, 2);
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
+  it('reports a stored append whose read-back failed as stored, at an unknown position', async () => {
+    const server: FakeServer = {
+      appendToStream: async () => ({ success: true, nextExpectedRevision: 0n }),
+      readStream: () => {
+        const read = new FakeRead('never ends');
+        setImmediate(() => read.destroy(new UnavailableError()));
+        return read;
+      },
+    };
+    const store = new EsdbEventStore(fakeClient(server).client, quick);
+    assert.deepEqual(await store.append('conversation-c1', [toAppend()], 'no_stream'), { nextExpectedRevision: 0, position: 0 });
+  });
+
+  it('refuses an invalid expected revision or event id before sending anything', async () => {
+    const { server, sent } = appendingServer([0n]);
+    const store = new EsdbEventStore(fakeClient(server).client, quick);
+    await assert.rejects(store.append('conversation-c1', [toAppend()], -1), /not an expected revision/);
+    await assert.rejects(store.append('conversation-c1', [{ ...toAppend(), metadata: { ...toAppend().metadata, eventId: 'e1' } }], 0), /lower-case UUID/);
+    assert.equal(sent.length, 0);
+  });
+});
+
+describe('EventStoreDB adapter: reads', () => {
+  it('fails a read the server does not finish in time with unavailable, and cancels it', async () => {
+    mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      const read = new FakeRead('never ends');
+      const store = new EsdbEventStore(fakeClient({ readStream: () => read }).client, { readTimeoutMs: 2000 });
+      const reading = store.readStream('conversation-c1');
+      mock.timers.tick(2000);
+      await assert.rejects(reading, (e: unknown) => e instanceof DomainError && e.code === 'unavailable' && /within 2000 ms/.test(e.message));
+      assert.equal(read.cancelled, true);
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
+  it('bounds headPosition by the read timeout too', async () => {
+    mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      const store = new EsdbEventStore(fakeClient({ readAll: () => new FakeRead('never ends') }).client, { readTimeoutMs: 500 });
+      const head = store.headPosition();
+      mock.timers.tick(500);
+      await assert.rejects(head, (e: unknown) => e instanceof DomainError && e.code === 'unavailable');
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
+  it('reads $all in pages large enough to pass over other streams without a round trip each', async () => {
+    const asked: bigint[] = [];
+    const records = [resolvedAt(10n, '$stats-127.0.0.1'), resolvedAt(20n, 'other-app'), resolvedAt(30n), resolvedAt(40n)];
+    const store = new EsdbEventStore(
+      fakeClient({
+        readAll: (options) => {
+          asked.push(BigInt(options.maxCount!));
+          return new FakeRead(records);
+        },
+      }).client,
+    );
+    assert.deepEqual((await store.readAll(0, 1)).map((e) => e.position), [31]);
+    assert.equal(asked.length, 1);
+    assert.ok(asked[0]! >= 100n);
+  });
+
+  it('refuses an event without a reported $all position instead of numbering it 1', async () => {
+    const unpositioned = resolvedAt(0n);
+    const store = new EsdbEventStore(fakeClient({ readStream: () => new FakeRead([unpositioned]) }).client);
+    await assert.rejects(store.readStream('conversation-c1'), (e: unknown) => e instanceof DomainError && e.code === 'misconfigured');
+  });
+});
+
+/** The record a hard delete leaves in `$all`, under the deleted stream's own name. */
+const tombstoneAt = (offset: bigint): AllStreamResolvedEvent => ({
+  event: {
+    streamId: 'conversation-c1',
+    id: randomUUID(),
+    isJson: false,
+    revision: 2n ** 63n - 1n,
+    type: '$streamDeleted',
+    created: new Date(),
+    data: new Uint8Array(),
+    metadata: new Uint8Array(),
+    position: { commit: offset, prepare: offset },
+  },
+  commitPosition: offset,
+});
+
+describe('EventStoreDB adapter: records that are not product events', () => {
+  it('the subscription passes over a tombstone, reports it, and delivers what follows', async () => {
+    const skipped: SkippedRecord[] = [];
+    const { client, subscriptions } = fakeClient();
+    const handled: number[] = [];
+    const errors: unknown[] = [];
+    const sub = new EsdbEventStore(client, { onSkippedRecord: (r) => skipped.push(r) }).subscribeAll(
+      { after: 0, onError: (e) => errors.push(e) },
+      (batch) => void handled.push(...batch.map((e) => e.position)),
+    );
+    subscriptions[0]!.write(tombstoneAt(50n));
+    subscriptions[0]!.write(resolvedAt(60n));
+    await until(() => handled.length === 1, 'the event after the tombstone');
+    assert.deepEqual(handled, [61]);
+    assert.deepEqual(errors, []);
+    assert.equal(subscriptions.length, 1);
+    assert.deepEqual(skipped, [
+      { reason: 'tombstone', streamId: 'conversation-c1', type: '$streamDeleted', revision: String(2n ** 63n - 1n), position: '50/50' },
+    ]);
+    await sub.close();
+  });
+
+  it('readAll and headPosition pass over a tombstone and an unreadable record', async () => {
+    const binary = resolvedAt(40n);
+    binary.event = { ...binary.event!, isJson: false, data: new Uint8Array([1]) } as typeof binary.event;
+    const skipped: string[] = [];
+    const records = [resolvedAt(30n), binary, tombstoneAt(50n)];
+    const store = new EsdbEventStore(
+      fakeClient({
+        readAll: (options) => new FakeRead(options.direction === 'backwards' ? [...records].reverse() : records),
+      }).client,
+      { onSkippedRecord: (r) => skipped.push(r.reason) },
+    );
+    assert.deepEqual((await store.readAll(0, 10)).map((e) => e.position), [31]);
+    assert.deepEqual(skipped, ['unreadable', 'tombstone']);
+    assert.equal(await store.headPosition(), 31);
+  });
+});
+
+/** Lets promise continuations queued so far run, without letting time pass. */
+async function settleMicrotasks(): Promise<void> {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+}

@@ -1,33 +1,35 @@
 import {
   ANY,
   BACKWARDS,
-  DeadlineExceededError,
   END,
   EventStoreDBClient,
   FORWARDS,
   NO_STREAM,
-  NotLeaderError,
   START,
   STREAM_EXISTS,
   StreamNotFoundError,
-  UnavailableError,
-  WrongExpectedVersionError,
   jsonEvent,
-  type AllStreamResolvedEvent,
+  type AllStreamRecordedEvent,
   type AppendExpectedRevision,
+  type AppendResult as EsdbAppendResult,
   type Direction,
+  type EventData,
   type JSONType,
   type Position,
   type ReadPosition,
   type RecordedEvent as EsdbRecordedEvent,
 } from '@eventstore/db-client';
-import { DomainError, WrongExpectedRevision } from '../domain/errors.js';
-import type { EventMetadata } from '../domain/events.js';
 import { parseStreamId } from '../domain/streams.js';
+import { appendAt } from './appendAt.js';
+import { assertAppendable } from './appendInput.js';
+import { readWithin, within } from './esdbDeadline.js';
+import { isUnavailable, mayHaveBeenWritten, translateError, unavailable } from './esdbErrors.js';
 import { fromEsdbPosition, toEsdbPosition } from './esdbPosition.js';
+import { classifyRecord, describeSkipped, toRecorded, type SkippedRecord } from './esdbRecords.js';
 import { subscribeToProductStreams } from './esdbSubscription.js';
 import type { ExpectedRevision } from './expectedRevision.js';
 import type {
+  AppendAtOutcome,
   AppendResult,
   EventStore,
   EventToAppend,
@@ -37,49 +39,64 @@ import type {
   Subscription,
 } from './port.js';
 
-/** How many `$all` records one backwards read looks at while searching for the newest product event. */
-const HEAD_PAGE = 32;
+export interface EsdbEventStoreOptions {
+  /** Bound on one read: a stream, a page of `$all`, the read-back after an append. */
+  readTimeoutMs?: number;
+  /** Bound on one append attempt; EventStoreDB is given the same deadline. */
+  appendTimeoutMs?: number;
+  /** Attempts of an append that failed without a known outcome, each with the same ids and expectation. */
+  appendAttempts?: number;
+  /** Pause before the second attempt, doubled before each further one. */
+  appendRetryDelayMs?: number;
+  /** Told of each `$all` record a read or the subscription passed over (a tombstone, a system or unreadable record). */
+  onSkippedRecord?: (record: SkippedRecord) => void;
+}
 
-/** gRPC status codes of a call that never reached a working leader (the client does not always wrap them). */
-const GRPC_DEADLINE_EXCEEDED = 4;
-const GRPC_UNAVAILABLE = 14;
+const DEFAULTS = { readTimeoutMs: 5000, appendTimeoutMs: 5000, appendAttempts: 3, appendRetryDelayMs: 200 };
 
 /**
- * Event store on EventStoreDB 22.6 or later (KurrentDB included), through its gRPC client. Streams and
+ * `$all` records read per page. The client (6.2.1) cannot filter reads of `$all` on the server, only
+ * subscriptions, so pages also carry other streams' records and are trimmed here; a floor keeps a small
+ * request from costing a round trip per non-product record, a ceiling bounds memory.
+ */
+const MIN_ALL_PAGE = 128;
+const MAX_ALL_PAGE = 1024;
+
+/**
+ * Event store on EventStoreDB 23 or later (KurrentDB included), through its gRPC client. Streams and
  * revisions are EventStoreDB's own; `metadata.eventId` is the event id, which is how EventStoreDB
  * recognises a retried append; global positions are log offsets (see esdbPosition.ts).
- *
- * This client version filters `$all` on the server for subscriptions only, so reads of `$all` skip the
- * records of other streams (system streams, other applications) on this side.
  */
 export class EsdbEventStore implements EventStore {
-  constructor(private readonly client: EventStoreDBClient) {}
+  private readonly options: Required<Omit<EsdbEventStoreOptions, 'onSkippedRecord'>> & Pick<EsdbEventStoreOptions, 'onSkippedRecord'>;
+
+  constructor(
+    private readonly client: EventStoreDBClient,
+    options: EsdbEventStoreOptions = {},
+  ) {
+    this.options = { ...DEFAULTS, ...options };
+  }
 
   /** `url` is an EventStoreDB connection string, e.g. `esdb://localhost:2113?tls=false`. */
-  static connect(url: string): EsdbEventStore {
-    return new EsdbEventStore(EventStoreDBClient.connectionString(url));
+  static connect(url: string, options: EsdbEventStoreOptions = {}): EsdbEventStore {
+    return new EsdbEventStore(EventStoreDBClient.connectionString(url), options);
   }
 
   async append(streamId: string, events: EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
-    if (events.length === 0) throw new Error('append needs at least one event');
-    let nextExpectedRevision: bigint;
-    try {
-      ({ nextExpectedRevision } = await this.client.appendToStream(
-        streamId,
-        events.map(({ type, data, metadata: { eventId, ...rest } }) =>
-          jsonEvent({ id: eventId, type, data: data as JSONType, metadata: rest }),
-        ),
-        { expectedRevision: toEsdbExpected(expected) },
-      ));
-    } catch (error) {
-      throw translateError(error, streamId, expected);
-    }
-    // The append reply carries one log position for the whole write (and, for a retry EventStoreDB
-    // recognised as already appended, the original write's), which is not necessarily the record of the
-    // last event. The port promises that event's position, as reads report it, so read it back.
-    const [last] = await this.readStream(streamId, { fromRevision: Number(nextExpectedRevision), maxCount: 1 });
-    if (!last) throw new Error(`stream ${streamId}: revision ${nextExpectedRevision} unreadable right after appending it`);
-    return { nextExpectedRevision: last.revision, position: last.position };
+    assertAppendable(events, expected);
+    const proposed = events.map(({ type, data, metadata: { eventId, ...rest } }) =>
+      jsonEvent({ id: eventId, type, data: data as JSONType, metadata: rest }),
+    );
+    const { nextExpectedRevision } = await this.sendUntilKnown(streamId, proposed, expected);
+    const lastId = events[events.length - 1]!.metadata.eventId;
+    return {
+      nextExpectedRevision: Number(nextExpectedRevision),
+      position: await this.positionOfStored(streamId, nextExpectedRevision, lastId),
+    };
+  }
+
+  appendAt(streamId: string, revision: number, event: EventToAppend): Promise<AppendAtOutcome> {
+    return appendAt(this, streamId, revision, event);
   }
 
   async readStream(
@@ -87,37 +104,26 @@ export class EsdbEventStore implements EventStore {
     { fromRevision = 0, maxCount = Number.MAX_SAFE_INTEGER }: ReadStreamOptions = {},
   ): Promise<RecordedEvent[]> {
     if (maxCount <= 0) return [];
-    const out: RecordedEvent[] = [];
-    try {
-      for await (const resolved of this.client.readStream(streamId, {
-        fromRevision: BigInt(fromRevision),
-        maxCount,
-        direction: FORWARDS,
-      })) {
-        if (resolved.event) out.push(toRecorded(resolved.event));
-      }
-    } catch (error) {
-      if (error instanceof StreamNotFoundError) return [];
-      throw translateError(error);
-    }
-    return out;
+    return (await this.readStreamRecords(streamId, fromRevision, maxCount)).map(toRecorded);
   }
 
   async readAll(after: number, maxCount: number): Promise<RecordedEvent[]> {
     const out: RecordedEvent[] = [];
+    if (maxCount <= 0) return out;
     // Forward reads of `$all` include the record at `fromPosition`, hence one more than wanted and the skip.
     let cursor: Position | null = after === 0 ? null : toEsdbPosition(after);
-    while (out.length < maxCount) {
-      const want = maxCount - out.length + 1;
-      const page = await this.readAllPage(cursor ?? START, FORWARDS, want);
-      for (const event of page) {
-        if (cursor && !isAfter(event.position, cursor)) continue;
-        cursor = event.position;
-        if (isProductStream(event.streamId) && out.length < maxCount) out.push(toRecorded(event));
+    for (;;) {
+      const pageSize = Math.min(Math.max(maxCount - out.length + 1, MIN_ALL_PAGE), MAX_ALL_PAGE);
+      const page = await this.readAllPage(cursor ?? START, FORWARDS, pageSize);
+      for (const record of page) {
+        if (cursor && !isAfter(record.position, cursor)) continue;
+        cursor = record.position;
+        const event = this.productEvent(record);
+        if (event) out.push(event);
+        if (out.length === maxCount) return out;
       }
-      if (page.length < want) break;
+      if (page.length < pageSize) return out;
     }
-    return out;
   }
 
   async headPosition(): Promise<number> {
@@ -125,34 +131,100 @@ export class EsdbEventStore implements EventStore {
     let before: Position | null = null;
     for (;;) {
       const bound = before;
-      const page = await this.readAllPage(bound ?? END, BACKWARDS, HEAD_PAGE);
-      const newest = page.find((e) => isProductStream(e.streamId) && (!bound || isAfter(bound, e.position)));
-      if (newest) return fromEsdbPosition(newest.position);
-      if (page.length < HEAD_PAGE) return 0;
+      const page = await this.readAllPage(bound ?? END, BACKWARDS, MIN_ALL_PAGE);
+      for (const record of page) {
+        if (bound && !isAfter(bound, record.position)) continue;
+        const event = isProductStream(record.streamId) ? classifyRecord(record) : null;
+        if (event && typeof event !== 'string') return event.position;
+      }
+      if (page.length < MIN_ALL_PAGE) return 0;
       before = page[page.length - 1]!.position;
     }
   }
 
+  /**
+   * Live subscriptions keep the client's endless deadline on purpose: they are meant to stay open, and a
+   * dead connection ends them through gRPC keepalive, after which they resubscribe.
+   */
   subscribeAll(options: SubscribeOptions, handler: (batch: RecordedEvent[]) => Promise<void> | void): Subscription {
-    const convert = (resolved: AllStreamResolvedEvent) =>
-      resolved.event && isProductStream(resolved.event.streamId) ? toRecorded(resolved.event) : null;
-    return subscribeToProductStreams(this.client, convert, options, handler);
+    return subscribeToProductStreams(this.client, (resolved) => (resolved.event ? this.productEvent(resolved.event) : null), options, handler);
   }
 
   async close(): Promise<void> {
     await this.client.dispose();
   }
 
-  private async readAllPage(fromPosition: ReadPosition, direction: Direction, maxCount: number) {
-    const page: (EsdbRecordedEvent & { position: Position })[] = [];
-    try {
-      for await (const resolved of this.client.readAll({ fromPosition, direction, maxCount })) {
-        if (resolved.event) page.push(resolved.event);
+  /**
+   * Sends the append until its fate is known. A failure that may have written (a deadline, a reset stream,
+   * a server that stopped answering) is re-sent with the same event ids and the same expected revision:
+   * for `no_stream` and exact revisions EventStoreDB compares the ids with what the stream holds at those
+   * revisions and answers a repeat with the original result (IndexWriter.CheckCommit), so the write lands
+   * once. After the last attempt the caller learns that the outcome is unknown, never a guess.
+   */
+  private async sendUntilKnown(streamId: string, proposed: EventData[], expected: ExpectedRevision): Promise<EsdbAppendResult> {
+    const { appendAttempts, appendTimeoutMs, appendRetryDelayMs } = this.options;
+    let maybeWritten = false;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const sent = this.client.appendToStream(streamId, proposed, { expectedRevision: toEsdbExpected(expected), deadline: appendTimeoutMs });
+        return await within(sent, appendTimeoutMs, `an append to ${streamId}`);
+      } catch (error) {
+        const translated = translateError(error, streamId, expected);
+        if (!isUnavailable(translated)) throw translated;
+        maybeWritten ||= mayHaveBeenWritten(error);
+        if (attempt >= appendAttempts) {
+          const fate = maybeWritten
+            ? 'its outcome is unknown: it may have been stored; retrying it with the same event ids and expected revision is safe'
+            : 'nothing was stored';
+          throw unavailable(`append to ${streamId} failed ${attempt} times, ${fate}`, translated);
+        }
+        await new Promise((resolve) => setTimeout(resolve, appendRetryDelayMs * 2 ** (attempt - 1)));
       }
+    }
+  }
+
+  /**
+   * The stored event's position as reads report it, read back from the leader (a follower may not have it
+   * yet). The events are stored whatever happens here, so a failed read-back reports position 0, unknown,
+   * rather than failing a write that succeeded and inviting a retry that would store it again.
+   */
+  private async positionOfStored(streamId: string, revision: bigint, eventId: string): Promise<number> {
+    try {
+      const [last] = await this.readStreamRecords(streamId, Number(revision), 1, true);
+      return last?.id === eventId ? toRecorded(last).position : 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  private async readStreamRecords(streamId: string, fromRevision: number, maxCount: number, requiresLeader = false): Promise<EsdbRecordedEvent[]> {
+    try {
+      const read = this.client.readStream(streamId, { fromRevision: BigInt(fromRevision), maxCount, direction: FORWARDS, requiresLeader });
+      const resolved = await readWithin(read, this.options.readTimeoutMs, `a read of ${streamId}`);
+      return resolved.flatMap((r) => (r.event ? [r.event] : []));
+    } catch (error) {
+      if (error instanceof StreamNotFoundError) return [];
+      throw translateError(error, streamId);
+    }
+  }
+
+  private async readAllPage(fromPosition: ReadPosition, direction: Direction, maxCount: number): Promise<AllStreamRecordedEvent[]> {
+    try {
+      const read = this.client.readAll({ fromPosition, direction, maxCount });
+      const resolved = await readWithin(read, this.options.readTimeoutMs, 'a read of $all');
+      return resolved.flatMap((r) => (r.event ? [r.event] : []));
     } catch (error) {
       throw translateError(error);
     }
-    return page;
+  }
+
+  /** A product event, or null for another application's record or one the feed passes over (reported). */
+  private productEvent(record: EsdbRecordedEvent): RecordedEvent | null {
+    if (!isProductStream(record.streamId)) return null;
+    const event = classifyRecord(record);
+    if (typeof event !== 'string') return event;
+    this.options.onSkippedRecord?.(describeSkipped(record, event));
+    return null;
   }
 }
 
@@ -169,48 +241,7 @@ export function toEsdbExpected(expected: ExpectedRevision): AppendExpectedRevisi
   }
 }
 
-/**
- * The domain's view of a client error: a concurrency conflict becomes WrongExpectedRevision (with the
- * stream's revision, -1 when it does not exist), a server out of reach becomes `unavailable` (503), and
- * anything else is passed on as it is.
- */
-export function translateError(error: unknown, streamId?: string, expected?: ExpectedRevision): unknown {
-  if (error instanceof WrongExpectedVersionError && streamId !== undefined) {
-    const actual = error.actualVersion === NO_STREAM ? -1 : Number(error.actualVersion);
-    return new WrongExpectedRevision(streamId, expected, actual);
-  }
-  const code = (error as { code?: unknown } | null)?.code;
-  if (
-    error instanceof UnavailableError ||
-    error instanceof DeadlineExceededError ||
-    error instanceof NotLeaderError ||
-    code === GRPC_UNAVAILABLE ||
-    code === GRPC_DEADLINE_EXCEEDED
-  ) {
-    const unavailable = new DomainError('unavailable', `event store unavailable: ${(error as Error).message}`);
-    unavailable.cause = error;
-    return unavailable;
-  }
-  return error;
-}
-
 const isProductStream = (streamId: string) => parseStreamId(streamId) !== null;
 
 /** `$all` order: by commit position, then prepare position. */
 const isAfter = (a: Position, b: Position) => a.commit > b.commit || (a.commit === b.commit && a.prepare > b.prepare);
-
-function toRecorded(event: EsdbRecordedEvent): RecordedEvent {
-  if (!event.isJson) throw new Error(`event ${event.id} in ${event.streamId} is not JSON`);
-  if (!event.position) {
-    throw new Error(`event ${event.id} in ${event.streamId} has no $all position: EventStoreDB 22.6 or later is needed`);
-  }
-  const metadata = event.metadata as Omit<EventMetadata, 'eventId'>;
-  return {
-    streamId: event.streamId,
-    revision: Number(event.revision),
-    position: fromEsdbPosition(event.position),
-    type: event.type,
-    data: event.data,
-    metadata: { eventId: event.id, ...metadata },
-  };
-}

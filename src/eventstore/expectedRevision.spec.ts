@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { expectedAfter, satisfiesExpected } from './expectedRevision.js';
+import { assertExpectedRevision, expectedAfter, satisfiesExpected, type ExpectedRevision } from './expectedRevision.js';
 
 describe('expected revision', () => {
   it('any accepts every state', () => {
@@ -23,5 +23,11 @@ describe('expected revision', () => {
   it('after reading nothing the next append expects no stream', () => {
     assert.equal(expectedAfter(-1), 'no_stream');
     assert.equal(expectedAfter(5), 5);
+  });
+  it('accepts the kinds and revisions from 0, and refuses what no store could serialise', () => {
+    for (const ok of ['any', 'no_stream', 'stream_exists', 0, 41, Number.MAX_SAFE_INTEGER] as const) assertExpectedRevision(ok);
+    for (const bad of [-1, 1.5, Number.NaN, Infinity, 2 ** 53, 'latest' as unknown as ExpectedRevision]) {
+      assert.throws(() => assertExpectedRevision(bad), RangeError, String(bad));
+    }
   });
 });

@@ -8,7 +8,10 @@ import type { ExpectedRevision } from './expectedRevision.js';
 export interface EventToAppend {
   type: string;
   data: unknown;
-  /** metadata.eventId is the idempotency key: appending the same events again changes nothing. */
+  /**
+   * metadata.eventId, a lower-case UUID (version 4, 5 or 7), is the idempotency key: appending the same
+   * events again to the same stream with the same expected revision changes nothing.
+   */
   metadata: EventMetadata;
 }
 
@@ -24,9 +27,23 @@ export interface RecordedEvent {
 export interface AppendResult {
   /** Revision of the last event appended: pass it as the expected revision of the next append. */
   nextExpectedRevision: number;
-  /** Global position of the last event appended. */
+  /**
+   * Global position of the last event appended, or 0 when the store confirmed the append but could not
+   * say where it landed: the events are stored, only waiting for that position is impossible.
+   */
   position: number;
 }
+
+/**
+ * What appending one replicated event at an exact revision did: `appended`; `duplicate`, the same event
+ * id is already at that revision; `diverged`, a different event is there (`foundEventId`); `gap`, the
+ * stream ends before the revision just below (`lastRevision`, -1 for no stream).
+ */
+export type AppendAtOutcome =
+  | { outcome: 'appended'; position: number }
+  | { outcome: 'duplicate'; position: number }
+  | { outcome: 'diverged'; foundEventId: string; position: number }
+  | { outcome: 'gap'; lastRevision: number };
 
 export interface ReadStreamOptions {
   fromRevision?: number;
@@ -45,7 +62,15 @@ export interface SubscribeOptions {
 }
 
 export interface EventStore {
+  /**
+   * Appends atomically, after checking `expected`. Product code passes `no_stream` or an exact revision
+   * (`expectedAfter`): with those, a retry with the same event ids returns the original result and stores
+   * nothing twice on every adapter, also after a store restart. An append whose outcome the store could
+   * not learn fails with `unavailable` and may be retried as it was, with the same ids and expectation.
+   */
   append(streamId: string, events: EventToAppend[], expected: ExpectedRevision): Promise<AppendResult>;
+  /** Appends `event`, with its own id and metadata, at exactly `revision` (cross-datacenter replication). */
+  appendAt(streamId: string, revision: number, event: EventToAppend): Promise<AppendAtOutcome>;
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   /** Events of the product's streams in global order with position > after. */
   readAll(after: number, maxCount: number): Promise<RecordedEvent[]>;

@@ -2,9 +2,12 @@ import type { Statement, Transaction } from 'better-sqlite3';
 import type { SqliteDatabase } from '../db/sqlite.js';
 import { WrongExpectedRevision } from '../domain/errors.js';
 import type { EventMetadata } from '../domain/events.js';
+import { appendAt } from './appendAt.js';
+import { assertAppendable } from './appendInput.js';
 import { satisfiesExpected, type ExpectedRevision } from './expectedRevision.js';
 import { subscriptionLoop } from './subscriptionLoop.js';
 import type {
+  AppendAtOutcome,
   AppendResult,
   EventStore,
   EventStoreStats,
@@ -93,8 +96,8 @@ export class SqliteEventStore implements EventStore, EventStoreStats {
     );
   }
 
-  append(streamId: string, events: EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
-    if (events.length === 0) return Promise.reject(new Error('append needs at least one event'));
+  async append(streamId: string, events: EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
+    assertAppendable(events, expected);
     return new Promise((resolve, reject) => {
       this.pending.push({ streamId, events, expected, resolve, reject });
       if (!this.flushScheduled) {
@@ -102,6 +105,10 @@ export class SqliteEventStore implements EventStore, EventStoreStats {
         setImmediate(() => this.flush());
       }
     });
+  }
+
+  appendAt(streamId: string, revision: number, event: EventToAppend): Promise<AppendAtOutcome> {
+    return appendAt(this, streamId, revision, event);
   }
 
   private flush(): void {

@@ -17,6 +17,7 @@ export function instrumentEventStore(inner: EventStore, { appendDuration, messag
         throw error;
       }
     },
+    appendAt: (streamId, revision, event) => inner.appendAt(streamId, revision, event),
     readStream: (streamId, options) => inner.readStream(streamId, options),
     readAll: (after, maxCount) => inner.readAll(after, maxCount),
     subscribeAll: (options, handler) => inner.subscribeAll(options, handler),

@@ -10,6 +10,8 @@ export interface Metrics {
   httpDuration: Histogram<'method' | 'route' | 'status'>;
   appendDuration: Histogram<'outcome'>;
   messagesSent: Counter;
+  /** `$all` records the event feed passed over (a hard delete's tombstone, a system or unreadable record), by reason. */
+  eventStoreRecordsSkipped: Counter<'reason'>;
   /** Counted per device token by the push worker. */
   pushOutcomes: Counter<'outcome'>;
 }
@@ -42,6 +44,12 @@ export function createMetrics(): Metrics {
       registers,
     }),
     messagesSent: new Counter({ name: 'chat_messages_sent_total', help: 'Messages stored (MessageSent events appended)', registers }),
+    eventStoreRecordsSkipped: new Counter({
+      name: 'chat_event_store_records_skipped_total',
+      help: 'Event store records the event feed passed over, each time a read met one, by reason: tombstone, system, unreadable',
+      labelNames: ['reason'],
+      registers,
+    }),
     pushOutcomes: pushOutcomeCounter(registers),
   };
 }

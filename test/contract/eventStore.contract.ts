@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { WrongExpectedRevision } from '../../src/domain/errors.js';
-import type { EventStore, EventToAppend, RecordedEvent } from '../../src/eventstore/index.js';
+import type { EventStore, EventToAppend, ExpectedRevision, RecordedEvent } from '../../src/eventstore/index.js';
 
 export interface EventStoreFixture {
   store: EventStore;
@@ -94,13 +94,101 @@ export function eventStoreContract(name: string, makeFixture: () => Promise<Even
       assert.deepEqual(await store.readStream(stream()), []);
     });
 
-    it('a retry with the same event ids appends nothing and returns the original result', async () => {
+    const kinds: { name: string; prepare: (s: string) => Promise<void>; expected: ExpectedRevision }[] = [
+      { name: 'no_stream', prepare: async () => {}, expected: 'no_stream' },
+      { name: 'an exact revision', prepare: async (s) => void (await store.append(s, [event()], 'no_stream')), expected: 0 },
+      { name: 'any', prepare: async () => {}, expected: 'any' },
+      { name: 'stream_exists', prepare: async (s) => void (await store.append(s, [event()], 'no_stream')), expected: 'stream_exists' },
+    ];
+    for (const kind of kinds) {
+      it(`a retry with the same event ids and ${kind.name} appends nothing and returns the original result`, async () => {
+        const s = stream();
+        await kind.prepare(s);
+        const before = (await store.readStream(s)).length;
+        const batch = [event(), event()];
+        const first = await store.append(s, batch, kind.expected);
+        const again = await store.append(s, batch, kind.expected);
+        assert.deepEqual(again, first);
+        const stored = await store.readStream(s);
+        assert.equal(stored.length, before + 2);
+        assert.equal(stored[stored.length - 1]!.position, first.position);
+      });
+    }
+
+    it('a retry at an exact revision returns the original result after the stream moved on', async () => {
       const s = stream();
+      await store.append(s, [event()], 'no_stream');
       const batch = [event(), event()];
-      const first = await store.append(s, batch, 'no_stream');
-      const again = await store.append(s, batch, 'no_stream');
-      assert.deepEqual(again, first);
-      assert.equal((await store.readStream(s)).length, 2);
+      const first = await store.append(s, batch, 0);
+      await store.append(s, [event()], first.nextExpectedRevision);
+      assert.deepEqual(await store.append(s, batch, 0), first);
+      assert.deepEqual((await store.readStream(s)).map((e) => e.revision), [0, 1, 2, 3]);
+    });
+
+    it('refuses an expected revision that is not a revision, and fails no other append with it', async () => {
+      const s = stream();
+      const [bad, fraction, good] = await Promise.allSettled([
+        store.append(s, [event()], -1),
+        store.append(s, [event()], 1.5),
+        store.append(stream(), [event()], 'no_stream'),
+      ]);
+      assert.equal(bad.status, 'rejected');
+      assert.match(String((bad as PromiseRejectedResult).reason), /not an expected revision/);
+      assert.equal(fraction.status, 'rejected');
+      assert.equal(good.status, 'fulfilled');
+      assert.deepEqual(await store.readStream(s), []);
+    });
+
+    it('takes lower-case UUIDs of version 4, 5 and 7 as event ids, and refuses anything else', async () => {
+      const s = stream();
+      const ids = [randomUUID(), uuidV5(`contract ${randomUUID()}`), uuidV7()];
+      await store.append(s, ids.map((id) => withId(event(), id)), 'no_stream');
+      assert.deepEqual((await store.readStream(s)).map((e) => e.metadata.eventId), ids);
+      for (const id of ['e1', randomUUID().toUpperCase(), '00000000-0000-1000-8000-000000000000']) {
+        await assert.rejects(store.append(s, [withId(event(), id)], 2), /is not a lower-case UUID/);
+      }
+      assert.equal((await store.readStream(s)).length, 3);
+    });
+
+    describe('appendAt (replicating another datacenter)', () => {
+      it('appends an event at exactly its revision, keeping its id and metadata', async () => {
+        const s = stream();
+        const first = event();
+        const outcome = await store.appendAt(s, 0, first);
+        assert.equal(outcome.outcome, 'appended');
+        const [stored] = await store.readStream(s);
+        assert.deepEqual(stored!.metadata, first.metadata);
+        assert.equal(outcome.outcome === 'appended' && outcome.position, stored!.position);
+        assert.equal((await store.appendAt(s, 1, event())).outcome, 'appended');
+      });
+
+      it('reports the same event already at that revision as a duplicate and stores nothing', async () => {
+        const s = stream();
+        const e = event();
+        await store.appendAt(s, 0, e);
+        await store.append(s, [event()], 0);
+        const [stored] = await store.readStream(s);
+        assert.deepEqual(await store.appendAt(s, 0, e), { outcome: 'duplicate', position: stored!.position });
+        assert.equal((await store.readStream(s)).length, 2);
+      });
+
+      it('reports a different event at that revision as a divergence, naming the event found', async () => {
+        const s = stream();
+        const mine = event();
+        await store.append(s, [mine], 'no_stream');
+        const [stored] = await store.readStream(s);
+        const outcome = await store.appendAt(s, 0, event());
+        assert.deepEqual(outcome, { outcome: 'diverged', foundEventId: mine.metadata.eventId, position: stored!.position });
+        assert.equal((await store.readStream(s)).length, 1);
+      });
+
+      it('reports a gap when the stream ends before the revision just below, with its last revision', async () => {
+        const s = stream();
+        assert.deepEqual(await store.appendAt(s, 3, event()), { outcome: 'gap', lastRevision: -1 });
+        await store.append(s, [event(), event()], 'no_stream');
+        assert.deepEqual(await store.appendAt(s, 3, event()), { outcome: 'gap', lastRevision: 1 });
+        assert.equal((await store.readStream(s)).length, 2);
+      });
     });
 
     it('of concurrent appends at the same expected revision exactly one wins', async () => {
@@ -187,6 +275,28 @@ export function eventStoreContract(name: string, makeFixture: () => Promise<Even
     });
   });
 }
+
+const withId = (e: EventToAppend, eventId: string): EventToAppend => ({ ...e, metadata: { ...e.metadata, eventId } });
+
+/** A name-based (version 5) UUID, as RFC 9562 derives it: SHA-1 of a namespace and the name. */
+function uuidV5(name: string): string {
+  const namespace = Buffer.from('6ba7b8119dad11d180b400c04fd430c8', 'hex'); // the URL namespace
+  const bytes = createHash('sha1').update(namespace).update(name).digest().subarray(0, 16);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x50;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  return formatUuid(bytes);
+}
+
+/** A time-ordered (version 7) UUID: 48 bits of Unix milliseconds, then random bits. */
+function uuidV7(): string {
+  const bytes = randomBytes(16);
+  bytes.writeUIntBE(Date.now(), 0, 6);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x70;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  return formatUuid(bytes);
+}
+
+const formatUuid = (bytes: Buffer) => bytes.toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
 
 async function readAllFrom(store: EventStore, after: number): Promise<RecordedEvent[]> {
   const out: RecordedEvent[] = [];
