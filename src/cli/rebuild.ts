@@ -32,7 +32,13 @@ export const rebuildCommand = () =>
     )
     .argument('<projection>', `${projectionNames.join(', ')} or all`, projectionsOrAll)
     .option('--batch-size <events>', 'events per write transaction (short ones keep the server waiting less)', wholeNumber(1), 2000)
-    .option('--max-rate <events/s>', 'throttle: apply at most this many events per second', wholeNumber(1))
+    .option(
+      '--max-rate <events/s>',
+      'throttle: apply at most this many events per second up to the head as it was at the start; events ' +
+        'written during the rebuild are applied after that unthrottled (the last few while the swap holds ' +
+        'the writers off), so the rebuild always ends',
+      wholeNumber(1),
+    )
     .action((names: ProjectionName[], flags: RebuildFlags) => rebuild(names, flags));
 
 async function rebuild(names: ProjectionName[], { batchSize, maxRate }: RebuildFlags): Promise<void> {
@@ -52,8 +58,8 @@ async function rebuild(names: ProjectionName[], { batchSize, maxRate }: RebuildF
             onBatch: async (reached, count) => {
               events += count;
               progress.update(reached, await store.headPosition());
-              if (maxRate) await sleep(pacingDelay(events, Date.now() - started, maxRate));
             },
+            throttle: maxRate ? () => sleep(pacingDelay(events, Date.now() - started, maxRate)) : undefined,
           },
         ),
       );

@@ -31,6 +31,14 @@ export interface CatchUpOptions {
   onBatch?: (position: number, events: number) => Promise<void> | void;
 }
 
+export interface CatchUpUntilOptions extends CatchUpOptions {
+  /**
+   * Stops once every projection has applied this position, even while newer events keep coming:
+   * a catch-up that only stopped at the head would never end behind writers faster than itself.
+   */
+  until?: number;
+}
+
 const PAGE = 1000;
 
 /**
@@ -68,11 +76,16 @@ export class ProjectionRunner {
     );
   }
 
-  /** Processes everything up to the current head, without subscribing (rebuilds, tests, CLI). */
-  async catchUp({ pageSize = PAGE, signal, onBatch }: CatchUpOptions = {}): Promise<number> {
+  /**
+   * Processes everything up to the head, or up to `until`, without subscribing (rebuilds, tests,
+   * CLI). Returns the position every projection has reached.
+   */
+  async catchUp({ pageSize = PAGE, signal, onBatch, until }: CatchUpUntilOptions = {}): Promise<number> {
     await this.loadCheckpoints();
-    while (!signal?.aborted) {
-      const batch = await this.deps.store.readAll(this.position, pageSize);
+    const reachedTarget = () => until !== undefined && this.position >= until;
+    while (!signal?.aborted && !reachedTarget()) {
+      const page = await this.deps.store.readAll(this.position, pageSize);
+      const batch = until === undefined ? page : page.filter((e) => e.position <= until);
       if (batch.length === 0) break;
       await this.process(batch);
       await onBatch?.(this.position, batch.length);

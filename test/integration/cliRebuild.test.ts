@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openSqlite } from '../../src/db/sqlite.js';
 import { ApiClient } from '../support/client.js';
-import { runCli, spawnCli } from '../support/cli.js';
+import { runCli, spawnCli, type CliRun } from '../support/cli.js';
 import { freshRebuild, leftoverTables } from '../support/readModels.js';
 import { startTestServer, type TestServer, embeddedOnly } from '../support/server.js';
 import { tempDir } from '../support/tmp.js';
@@ -19,15 +19,15 @@ describe('im rebuild next to a running server', { skip: embeddedOnly }, () => {
   let env: Record<string, string>;
   const tmp = tempDir();
 
-  /** Sends `count` messages, `parallel` at a time, round-robin over the workload's conversations. */
-  async function sendMany(count: number, parallel = 16): Promise<number[]> {
+  /** Sends messages while `more(sent)` holds, `parallel` at a time, round-robin over the workload's conversations. */
+  async function sendWhile(more: (sent: number) => boolean, parallel = 16): Promise<number[]> {
     const { ann, ben } = actors.users;
     const { dm, big } = actors.conversations;
     const statuses: number[] = [];
     let next = 0;
     await Promise.all(
       Array.from({ length: parallel }, async () => {
-        while (next < count) {
+        while (more(next)) {
           const i = next++;
           const res = await api.send(i % 2 ? ann : ben, i % 3 ? dm : big, `bulk ${i}`);
           statuses.push(res.status);
@@ -35,6 +35,15 @@ describe('im rebuild next to a running server', { skip: embeddedOnly }, () => {
       }),
     );
     return statuses;
+  }
+  const sendMany = (count: number) => sendWhile((sent) => sent < count);
+
+  /** Resolves once the CLI has printed `pattern` on stderr; fails if it exits first. */
+  async function shown(run: CliRun, pattern: RegExp): Promise<void> {
+    while (!pattern.test(run.stderr)) {
+      assert.equal(run.child.exitCode, null, `exited before printing ${pattern}: ${run.stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   const dumpLive = () => server.readStore.dump();
@@ -45,7 +54,7 @@ describe('im rebuild next to a running server', { skip: embeddedOnly }, () => {
     server = await startTestServer({ INBOX_PULL_THRESHOLD: String(PULL_THRESHOLD), SEND_RATE_PER_USER: '100000', SEND_RATE_PER_IP: '100000' });
     api = new ApiClient(server.url);
     actors = await workload(api);
-    await sendMany(500);
+    await sendMany(100);
     await settle();
     env = { DATA_DIR: server.dataDir, INBOX_PULL_THRESHOLD: String(PULL_THRESHOLD) };
   });
@@ -68,11 +77,16 @@ describe('im rebuild next to a running server', { skip: embeddedOnly }, () => {
     await api.send(ann, dm, 'after the stray entry');
     await settle();
 
-    const rebuild = spawnCli(['rebuild', 'all', '--max-rate', '500', '--batch-size', '250'], env);
+    // Writers far faster than the throttle: the rebuild must still end, applying what they write
+    // after its throttled catch-up to the head it started at. They start once it has started, so
+    // the throttled stretch is the same backlog on every machine.
+    const rebuild = spawnCli(['rebuild', 'all', '--max-rate', '25', '--batch-size', '250'], env);
+    await shown(rebuild, /rebuild all \[/);
     const failures: string[] = [];
     let requestsDuringRebuild = 0;
     let running = true;
     void rebuild.exited.then(() => (running = false));
+    const writers = sendWhile(() => running, 16);
     for (let i = 0; running; i++) {
       const replies = await Promise.all([
         api.send(i % 2 ? ann : ben, i % 3 ? dm : big, `live ${i}`),
@@ -85,6 +99,7 @@ describe('im rebuild next to a running server', { skip: embeddedOnly }, () => {
       if (running) requestsDuringRebuild += replies.length;
     }
     assert.equal(await rebuild.exited, 0, rebuild.stderr);
+    for (const status of await writers) if (status !== 201) failures.push(`send: ${status}`);
     assert.match(rebuild.stdout, /rebuilt conversations, userConversations, messages, inbox, users: \d+ events .* swapped in at position \d+/);
     assert.ok(requestsDuringRebuild >= 50, `only ${requestsDuringRebuild} requests overlapped the rebuild`);
     assert.deepEqual(failures, []);
@@ -102,9 +117,9 @@ describe('im rebuild next to a running server', { skip: embeddedOnly }, () => {
     await settle();
     const before = await dumpLive();
     const checkpoints = await server.readStore.checkpoints();
-    const rebuild = spawnCli(['rebuild', 'all', '--max-rate', '400', '--batch-size', '100'], env);
+    const rebuild = spawnCli(['rebuild', 'all', '--max-rate', '50', '--batch-size', '25'], env);
     // Interrupt once the bar shows progress (a line per second without a terminal).
-    while (!/[1-9]\d* events\/s/.test(rebuild.stderr)) await new Promise((r) => setTimeout(r, 50));
+    await shown(rebuild, /[1-9]\d* events\/s/);
     rebuild.child.kill('SIGINT');
     assert.equal(await rebuild.exited, 130);
     assert.match(rebuild.stderr, /im: rebuild interrupted: the shadow copies were dropped and the live projections are untouched/);
@@ -114,8 +129,8 @@ describe('im rebuild next to a running server', { skip: embeddedOnly }, () => {
   });
 
   it('recovers from a rebuild killed outright: the next one drops the leftovers and takes the lock over', async () => {
-    const killed = spawnCli(['rebuild', 'all', '--max-rate', '400', '--batch-size', '100'], env);
-    while (!/[1-9]\d* events\/s/.test(killed.stderr)) await new Promise((r) => setTimeout(r, 50));
+    const killed = spawnCli(['rebuild', 'all', '--max-rate', '50', '--batch-size', '25'], env);
+    await shown(killed, /[1-9]\d* events\/s/);
     killed.child.kill('SIGKILL');
     await killed.exited;
     assert.notDeepEqual(leftoverTables(server.dataDir), [], 'a killed rebuild leaves its shadow tables');
@@ -129,7 +144,7 @@ describe('im rebuild next to a running server', { skip: embeddedOnly }, () => {
 
   it('refuses a second rebuild while one is running', async () => {
     const first = spawnCli(['rebuild', 'all', '--max-rate', '40', '--batch-size', '20'], env);
-    while (!/[1-9]\d* events\/s/.test(first.stderr)) await new Promise((r) => setTimeout(r, 50));
+    await shown(first, /[1-9]\d* events\/s/);
     const second = await runCli(['rebuild', 'inbox'], env);
     assert.equal(first.child.exitCode, null, 'the first rebuild is still running');
     assert.equal(second.code, 1);
