@@ -1,36 +1,10 @@
-/** Latency samples in milliseconds, summarised by nearest-rank percentiles. */
-export class Latencies {
-  private samples: number[] = [];
-
-  add(ms: number): void {
-    this.samples.push(ms);
-  }
-
-  get count(): number {
-    return this.samples.length;
-  }
-
-  merge(other: number[]): void {
-    for (const s of other) this.samples.push(s);
-  }
-
-  values(): number[] {
-    return this.samples;
-  }
-
-  percentile(p: number): number | null {
-    return percentile(this.samples, p);
-  }
-}
-
+/** The nearest-rank percentile of latency samples in milliseconds; null without samples. */
 export function percentile(samples: number[], p: number): number | null {
   if (samples.length === 0) return null;
   const sorted = Float64Array.from(samples).sort();
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[rank]!;
 }
-
-export const round = (x: number | null, digits = 2): number | null => (x === null ? null : Number(x.toFixed(digits)));
 
 /** Fixed-resolution latency histogram (0.1 ms buckets up to 30 s): cheap to fill, merge and ship. */
 export class Histogram {

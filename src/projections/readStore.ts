@@ -60,11 +60,8 @@ export interface ReadStore {
    */
   apply(batch: WriteBatch): Promise<void>;
   checkpoints(): Promise<Record<string, number>>;
-  /** Empties the given projections' documents and checkpoints, for a rebuild from position 0. */
-  reset(projections: string[]): Promise<void>;
 
   getConversation(conversationId: string): Promise<ConversationDoc | null>;
-  getMembership(userId: string, conversationId: string): Promise<UserConversationDoc | null>;
   /** Current members (not those who left), ordered by user id. */
   listMembers(conversationId: string): Promise<UserConversationDoc[]>;
   /** Pinned first, then by last activity, newest first. */

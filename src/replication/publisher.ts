@@ -24,17 +24,11 @@ export interface PublisherDeps {
 export class KafkaPublisher {
   private producer: Producer | null = null;
   private subscription: Subscription | null = null;
-  private published = 0;
 
   constructor(private readonly deps: PublisherDeps) {}
 
   get topic(): string {
     return topicOf(this.deps.dcId);
-  }
-
-  /** Events sent since start-up. */
-  get count(): number {
-    return this.published;
   }
 
   async start(): Promise<void> {
@@ -59,7 +53,6 @@ export class KafkaPublisher {
     const local = batch.filter((e) => e.metadata.originDc === this.deps.dcId);
     if (local.length > 0) {
       await this.producer!.send({ topic: this.topic, acks: -1, messages: local.map(toWire) });
-      this.published += local.length;
     }
     await this.deps.readStore.apply({ writes: [], checkpoints: { [PUBLISHER_CHECKPOINT]: batch[batch.length - 1]!.position } });
   }

@@ -11,15 +11,15 @@ export interface TestServer extends RunningServer {
   stop(): Promise<void>;
 }
 
+/** A restart on the same data directory finds the same database and datacenter id. */
+const profileId = (dataDir: string) => createHash('sha256').update(dataDir).digest('hex').slice(0, 8);
+
 /**
  * The adapters the suites run against. `npm test` uses the embedded profile; the infrastructure
  * lane sets TEST_PROFILE=distributed (with MONGO_URL and KAFKA_BROKERS from test/infra/run.sh), and
  * every server then gets its own database and datacenter id, so suites running side by side never
  * share read models or topics.
  */
-/** A restart on the same data directory finds the same database and datacenter id. */
-const profileId = (dataDir: string) => createHash('sha256').update(dataDir).digest('hex').slice(0, 8);
-
 export function profileEnv(id: string = randomUUID().slice(0, 8)): Record<string, string> {
   if (process.env.TEST_PROFILE !== 'distributed') return {};
   const { MONGO_URL, KAFKA_BROKERS } = process.env;

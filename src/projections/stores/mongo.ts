@@ -27,14 +27,6 @@ const ANALYTICS = 'analytics_messages';
 /** Not a projection: written by the gateway's presence tracker, so rebuilds leave it alone. */
 const LAST_SEEN = 'presence_last_seen';
 
-const collectionsOfProjection: Record<string, string[]> = {
-  conversations: [names.conversations],
-  userConversations: [names.userConversations],
-  messages: [names.messages],
-  users: [names.users],
-  inbox: [INBOX, INBOX_COUNTERS],
-};
-
 const DUPLICATE_KEY = 11000;
 
 type Stored = Document & { _id: string; _pos: number };
@@ -161,19 +153,8 @@ export class MongoReadStore implements ReadStore {
     return Object.fromEntries(docs.map((d) => [d._id, d.position as number]));
   }
 
-  async reset(projections: string[]): Promise<void> {
-    for (const name of projections) {
-      for (const collection of collectionsOfProjection[name] ?? []) await this.coll(collection).deleteMany({});
-      await this.coll(CHECKPOINTS).deleteOne({ _id: name });
-    }
-  }
-
   async getConversation(conversationId: string): Promise<ConversationDoc | null> {
     return strip(await this.coll(names.conversations).findOne({ _id: docId('conversations', { conversationId }) }));
-  }
-
-  async getMembership(userId: string, conversationId: string): Promise<UserConversationDoc | null> {
-    return strip(await this.coll(names.userConversations).findOne({ _id: docId('userConversations', { userId, conversationId }) }));
   }
 
   async listMembers(conversationId: string): Promise<UserConversationDoc[]> {

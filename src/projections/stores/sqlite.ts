@@ -182,7 +182,6 @@ export class SqliteReadStore implements ReadStore {
       ORDER BY pinned DESC, activity DESC, uc.conversation_id DESC LIMIT @limit`;
     this.q = {
       conversation: db.prepare(`SELECT doc FROM ${t.conversations} WHERE conversation_id = ?`),
-      membership: db.prepare(`SELECT doc FROM ${t.userConversations} WHERE user_id = ? AND conversation_id = ?`),
       members: db.prepare(
         `SELECT doc FROM ${t.userConversations} WHERE conversation_id = ? AND json_extract(doc, '$.leftSeq') IS NULL ORDER BY user_id`,
       ),
@@ -276,22 +275,8 @@ export class SqliteReadStore implements ReadStore {
     return this.storedCheckpoints();
   }
 
-  async reset(projections: string[]): Promise<void> {
-    this.db.transaction(() => {
-      for (const name of projections) {
-        for (const kind of tablesOfProjection[name] ?? []) this.db.exec(`DELETE FROM ${this.t[kind]}`);
-        this.db.prepare(`DELETE FROM ${this.t.checkpoints} WHERE name = ?`).run(name);
-      }
-    })();
-    this.userSeqs.clear();
-  }
-
   async getConversation(conversationId: string): Promise<ConversationDoc | null> {
     return parseDoc(this.q.conversation!.get(conversationId));
-  }
-
-  async getMembership(userId: string, conversationId: string): Promise<UserConversationDoc | null> {
-    return parseDoc(this.q.membership!.get(userId, conversationId));
   }
 
   async listMembers(conversationId: string): Promise<UserConversationDoc[]> {
