@@ -70,8 +70,10 @@ const frame = (make: (w: World, ref: string) => Record<string, unknown>) =>
     ws.send({ ref, ...make(w, ref) });
     const answer = await ws.next((f) => f.ref === ref);
     await ws.close();
-    const status = answer.type === 'error' ? ({ not_a_member: 403, forbidden: 403, not_found: 404 } as Record<string, number>)[answer.code] ?? 400 : 200;
-    return { status, body: answer, headers: new Headers() };
+    // A sync reports a conversation it may not replay in `skipped`, with the code a refusal carries.
+    const refusal = answer.type === 'error' ? answer : answer.type === 'synced' ? answer.skipped[0] : undefined;
+    const status = refusal ? (({ not_a_member: 403, forbidden: 403, not_found: 404 } as Record<string, number>)[refusal.code] ?? 400) : 200;
+    return { status, body: refusal ?? answer, headers: new Headers() };
   };
 
 const noSeqAfterLeft = (items: { seq: number; conversationId?: string }[], w: World) =>
