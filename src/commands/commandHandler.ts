@@ -3,7 +3,7 @@ import { WrongExpectedRevision } from '../domain/errors.js';
 import { CURRENT_SCHEMA_VERSION, type DomainEvent, type EventMetadata } from '../domain/events.js';
 import type { EventStore, EventToAppend } from '../eventstore/port.js';
 import { expectedAfter } from '../eventstore/expectedRevision.js';
-import type { StateCache } from '../eventstore/stateCache.js';
+import { writable, type StateCache } from '../eventstore/stateCache.js';
 import type { Decider } from './decider.js';
 
 export interface CommandContext {
@@ -40,8 +40,11 @@ const MAX_CONFLICT_RETRIES = 8;
  * retry on a conflict. Commands for the same stream queue up and are decided one after another
  * against the evolving state, then appended together: a busy conversation costs one append per
  * batch, not one per message, and its commands never conflict with each other in this process.
+ *
+ * The batch's events fold into a private copy of the loaded snapshot, published to the cache only
+ * once the append is durable: nobody, not even a concurrent load, sees events that were never stored.
  */
-export class CommandHandler<S, C, E extends DomainEvent> {
+export class CommandHandler<S extends object, C, E extends DomainEvent> {
   private readonly queues = new Map<string, Job<S, C, E, unknown>[]>();
 
   constructor(
@@ -107,7 +110,7 @@ export class CommandHandler<S, C, E extends DomainEvent> {
         const at = new Date().toISOString();
         const events = decided.map((event) => ({ event, seq: ++seq, at, eventId: randomUUID() }));
         // Later commands in the batch are decided against the state these events produce.
-        for (const e of events) state = this.decider.evolve(state, e.event, e.seq, e.at);
+        for (const e of events) state = this.decider.evolve(writable(state), e.event, e.seq, e.at);
         for (const e of events) toAppend.push(this.toStored(e, job.context));
         accepted.push({ job, events, reply: job.reply(state, events) });
       }
@@ -123,8 +126,6 @@ export class CommandHandler<S, C, E extends DomainEvent> {
         }
         return;
       } catch (error) {
-        // The cached state was evolved ahead of the store; drop it so the next load refolds.
-        this.cache.invalidate(id);
         if (!(error instanceof WrongExpectedRevision) || attempt >= MAX_CONFLICT_RETRIES) {
           for (const a of accepted) a.job.reject(error);
           return;

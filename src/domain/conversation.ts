@@ -93,7 +93,8 @@ export function initialConversationState(conversationId: string): ConversationSt
 
 /**
  * Applies one event at `seq`. States can hold thousands of members, so evolve updates the given
- * state in place and returns it. A state is owned by one cache; nothing else holds on to it.
+ * state in place and returns it: callers give it a private state, never a published snapshot
+ * (those are frozen; see `writable` in eventstore/stateCache.ts).
  */
 export function evolveConversation(
   state: ConversationState,

@@ -18,10 +18,49 @@ export interface FoldSpec<S, E> {
 export const toDomainEvent = (e: RecordedEvent): DomainEvent => parseEvent(e.type, e.metadata.schemaVersion, e.data);
 
 /**
+ * A state `evolve` may change in place without touching `state`: `state` itself when it is private
+ * (not frozen), otherwise a copy. Evolve updates collections and the records in them in place (a group
+ * can have thousands of members), so the copy gets its own Maps, Sets and arrays, and its own records
+ * in them. Copying once per batch of events, not once per event, is what keeps this cheap.
+ */
+export function writable<S extends object>(state: S): S {
+  if (!Object.isFrozen(state)) return state;
+  return Object.fromEntries(Object.entries(state).map(([key, value]) => [key, copyField(value)])) as S;
+}
+
+function copyField(value: unknown): unknown {
+  if (value instanceof Map) {
+    const copy = new Map();
+    for (const [key, item] of value) copy.set(key, copyRecord(item));
+    return copy;
+  }
+  if (value instanceof Set) return new Set(value);
+  // A state's arrays hold one kind of item: seqs (unbounded, so copied the fast way) or records.
+  if (Array.isArray(value)) return typeof value[0] === 'object' ? value.map(copyRecord) : value.slice();
+  return copyRecord(value);
+}
+
+const copyRecord = (value: unknown): unknown =>
+  value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype ? { ...value } : value;
+
+/** Makes a state a snapshot: from now on whoever holds it may rely on it never changing. */
+function publish<S>(folded: Folded<S>): Folded<S> {
+  Object.freeze(folded.state);
+  return Object.freeze(folded);
+}
+
+/**
  * Folded stream states kept in memory by revision. Loading reads only the events after the cached
  * revision, so a hot conversation costs one short read per command instead of a full fold.
+ *
+ * What load() and set() hold and hand out are frozen snapshots, never changed afterwards: a command
+ * being decided or a request reading membership never sees events that were not stored, nor ones
+ * folded in while it was awaiting something. Newer events are folded into a private copy. after() is
+ * the one exception: a feed consumer reads every event in order, so it gets a state lent to it until
+ * this cache's next after() or load(), which evolve that same state in place instead of copying a busy
+ * group's state once per event. A state load() handed out is copied before anything changes it.
  */
-export class StateCache<S, E extends DomainEvent> {
+export class StateCache<S extends object, E extends DomainEvent> {
   private readonly cache: LRUCache<string, Folded<S>>;
 
   constructor(
@@ -32,9 +71,9 @@ export class StateCache<S, E extends DomainEvent> {
     this.cache = new LRUCache({ max: maxEntries });
   }
 
-  /** The state including every event stored so far. */
+  /** The state including every event stored so far, as a frozen snapshot. */
   async load(id: string): Promise<Folded<S>> {
-    return this.foldUpTo(id, Number.MAX_SAFE_INTEGER);
+    return publish(await this.foldUpTo(id, Number.MAX_SAFE_INTEGER));
   }
 
   /**
@@ -45,9 +84,9 @@ export class StateCache<S, E extends DomainEvent> {
   async after(id: string, event: RecordedEvent, parsed: DomainEvent = toDomainEvent(event)): Promise<S> {
     const cached = this.cache.get(id);
     if (cached && cached.revision === event.revision - 1) {
-      cached.state = this.spec.evolve(cached.state, parsed as E, event.revision, event.metadata.at);
-      cached.revision = event.revision;
-      return cached.state;
+      const state = this.spec.evolve(writable(cached.state), parsed as E, event.revision, event.metadata.at);
+      this.cache.set(id, { state, revision: event.revision });
+      return state;
     }
     if (cached && cached.revision > event.revision - 1) this.cache.delete(id);
     return (await this.foldUpTo(id, event.revision)).state;
@@ -61,31 +100,35 @@ export class StateCache<S, E extends DomainEvent> {
     return state;
   }
 
-  /** Replaces the cached state after a successful append (the caller folded the new events in). */
+  /**
+   * Publishes the state after a durable append (the caller folded the new events into its private
+   * copy); the caller must not change it any more.
+   */
   set(id: string, folded: Folded<S>): void {
-    this.cache.set(id, folded);
-  }
-
-  invalidate(id: string): void {
-    this.cache.delete(id);
+    this.cache.set(id, publish(folded));
   }
 
   private async foldUpTo(id: string, revision: number): Promise<Folded<S>> {
-    const cached = this.cache.get(id) ?? { state: this.spec.initialState(id), revision: -1 };
-    if (cached.revision >= revision) return cached;
+    const cached = this.cache.get(id);
+    const from = cached ?? { state: this.spec.initialState(id), revision: -1 };
+    if (from.revision >= revision) return from;
     const events = await this.store.readStream(this.spec.streamOf(id), {
-      fromRevision: cached.revision + 1,
-      maxCount: revision - cached.revision,
+      fromRevision: from.revision + 1,
+      maxCount: revision - from.revision,
     });
     // Another load may have advanced the entry while this one was reading.
     const current = this.cache.get(id);
-    if (current && current !== cached && current.revision >= cached.revision) return this.foldUpTo(id, revision);
+    if (current && current !== cached && current.revision >= from.revision) return this.foldUpTo(id, revision);
+    if (events[0]?.revision !== from.revision + 1) return from;
+    let state = writable(from.state);
+    let folded = from.revision;
     for (const e of events) {
-      if (e.revision !== cached.revision + 1) break;
-      cached.state = this.spec.evolve(cached.state, toDomainEvent(e) as E, e.revision, e.metadata.at);
-      cached.revision = e.revision;
+      if (e.revision !== folded + 1) break;
+      state = this.spec.evolve(state, toDomainEvent(e) as E, e.revision, e.metadata.at);
+      folded = e.revision;
     }
-    if (cached.revision >= 0) this.cache.set(id, cached);
-    return cached;
+    const result = { state, revision: folded };
+    this.cache.set(id, result);
+    return result;
   }
 }
