@@ -1,8 +1,8 @@
 import { Presets, SingleBar } from 'cli-progress';
 
 export interface Progress {
-  /** `done` events processed out of `total`. */
-  update(done: number, total: number): void;
+  /** `done` events applied so far. */
+  update(done: number): void;
   stop(): { events: number; seconds: number; rate: number };
 }
 
@@ -17,31 +17,30 @@ export const pacingDelay = (events: number, elapsedMs: number, maxRate: number) 
   Math.max(0, (events * 1000) / maxRate - elapsedMs);
 
 /**
- * A progress bar on stderr with events/s and an ETA. Without a terminal it prints a plain line
- * every second instead, so logs of a long rebuild still show how it goes.
+ * A progress bar on stderr with events/s, and with an ETA when the events to apply are known
+ * (`total`; null shows the events and the rate only). Events written while the command runs take
+ * the count past `total`, which then follows it. Without a terminal it prints a plain line every
+ * second instead, so logs of a long rebuild still show how it goes.
  */
-export function progressBar(label: string, initialTotal: number): Progress {
+export function progressBar(label: string, total: number | null): Progress {
+  const format =
+    total === null
+      ? `${label} | {value} events | {rate} events/s`
+      : `${label} [{bar}] {percentage}% | {value}/{total} events | {rate} events/s | ETA {eta_formatted}`;
   const bar = new SingleBar(
-    {
-      format: `${label} [{bar}] {percentage}% | {value}/{total} events | {rate} events/s | ETA {eta_formatted}`,
-      stream: process.stderr,
-      noTTYOutput: true,
-      notTTYSchedule: 1000,
-      etaBuffer: 50,
-      hideCursor: true,
-    },
+    { format, stream: process.stderr, noTTYOutput: true, notTTYSchedule: 1000, etaBuffer: 50, hideCursor: true },
     Presets.shades_classic,
   );
   const started = Date.now();
   let events = 0;
   let shown = false;
   return {
-    update(done, total) {
+    update(done) {
       // Shown from the first batch on, so that a command refused up front prints only its error.
-      if (!shown) bar.start(initialTotal, 0, { rate: 0 });
+      if (!shown) bar.start(total ?? 0, 0, { rate: 0 });
       shown = true;
       events = done;
-      bar.setTotal(total);
+      bar.setTotal(Math.max(total ?? 0, done));
       bar.update(done, { rate: rateOf(done, Date.now() - started) });
     },
     stop() {

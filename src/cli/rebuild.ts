@@ -5,6 +5,12 @@ import { rebuildProjections, RebuildInterrupted, RebuildRunning } from '../proje
 import { CliError, projectionsOrAll, wholeNumber, withStores } from './context.js';
 import { pacingDelay, progressBar } from './progress.js';
 
+/**
+ * Events counted up front for the progress bar's total and ETA, at most: a count is cheap on SQLite,
+ * but EventStoreDB reads the events to count them. A larger store shows events/s without an ETA.
+ */
+const PROGRESS_COUNT_LIMIT = 1_000_000;
+
 interface RebuildFlags {
   batchSize: number;
   maxRate?: number;
@@ -44,7 +50,9 @@ export const rebuildCommand = () =>
 async function rebuild(names: ProjectionName[], { batchSize, maxRate }: RebuildFlags): Promise<void> {
   await withStores(async ({ store, rebuilds, config, server }) => {
     if (!rebuilds) throw new CliError(`zero-downtime rebuilds need READ_STORE=sqlite in this build (READ_STORE=${config.READ_STORE})`);
-    const progress = progressBar(`rebuild ${names.length === projectionNames.length ? 'all' : names.join(',')}`, await store.headPosition());
+    const toApply = await store.countAfter(0, PROGRESS_COUNT_LIMIT);
+    const label = `rebuild ${names.length === projectionNames.length ? 'all' : names.join(',')}`;
+    const progress = progressBar(label, toApply < PROGRESS_COUNT_LIMIT ? toApply : null);
     const started = Date.now();
     let events = 0;
     try {
@@ -53,11 +61,12 @@ async function rebuild(names: ProjectionName[], { batchSize, maxRate }: RebuildF
           names,
           { store, target: rebuilds, conversations: server.newConversationCache(store), options: { inboxPullThreshold: config.INBOX_PULL_THRESHOLD } },
           {
-            pageSize: maxRate ? Math.min(batchSize, maxRate) : batchSize,
+            pageSize: batchSize,
+            throttledPageSize: maxRate,
             signal,
-            onBatch: async (reached, count) => {
+            onBatch: (_position, count) => {
               events += count;
-              progress.update(reached, await store.headPosition());
+              progress.update(events);
             },
             throttle: maxRate ? () => sleep(pacingDelay(events, Date.now() - started, maxRate)) : undefined,
           },

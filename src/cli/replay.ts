@@ -18,7 +18,7 @@ export const replayCommand = () =>
       'Apply a range of events to the live projections again. Idempotent: every write is guarded by the ' +
         "position of the event that made it, so intact documents stay as they are and missing ones come back.",
     )
-    .requiredOption('--from <position>', 'first position to apply (1 is the first event)', wholeNumber(1))
+    .requiredOption('--from <position>', "first position to apply: an event's position (as `im events --json` prints it), or 1 for the first event", wholeNumber(1))
     .option('--to <position>', 'last position to apply (default: the head)', wholeNumber(1))
     .option('--projection <name>', `only this projection (${projectionNames.join(', ')}); default all`, projectionName)
     .option('--batch-size <events>', 'events per write transaction', wholeNumber(1), 2000)
@@ -39,20 +39,22 @@ async function replay({ from, to, projection, batchSize }: ReplayFlags): Promise
       options: { inboxPullThreshold: config.INBOX_PULL_THRESHOLD },
       names,
     });
-    const progress = progressBar(`replay ${from}..${last}`, last - from + 1);
+    // How many events lie between two positions is unknown without reading them: no total, no ETA.
+    const progress = progressBar(`replay ${from}..${last}`, null);
     let events = 0;
     await interruptible(async (signal) => {
       const reached = await runner.replay(from, last, {
         pageSize: batchSize,
         signal,
-        onBatch: (position, count) => {
+        onBatch: (_position, count) => {
           events += count;
-          progress.update(position - from + 1, last - from + 1);
+          progress.update(events);
         },
       });
       if (signal.aborted) {
         progress.stop();
-        throw new CliError(`replay interrupted: positions ${from}..${reached} were applied, the rest was not`, 130);
+        const applied = reached === 0 ? 'nothing was applied' : `positions ${from}..${reached} were applied, the rest was not`;
+        throw new CliError(`replay interrupted: ${applied}`, 130);
       }
     });
     const { seconds, rate } = progress.stop();

@@ -522,6 +522,39 @@ describe('EventStoreDB adapter: records that are not product events', () => {
   });
 });
 
+describe('EventStoreDB adapter: reading and counting from a position', () => {
+  /** A log as the server serves it: a forward read includes the record at `fromPosition`. */
+  function logOf(records: AllStreamResolvedEvent[], options: EsdbEventStoreOptions = {}) {
+    const reads: ReadAllOptions[] = [];
+    const readAll = (options: ReadAllOptions) => {
+      reads.push(options);
+      const from = options.fromPosition === START || options.fromPosition === undefined ? -1n : (options.fromPosition as { commit: bigint }).commit;
+      return new FakeRead(records.filter((r) => r.event!.position!.commit >= from).slice(0, Number(options.maxCount)));
+    };
+    return { store: new EsdbEventStore(fakeClient({ readAll }).client, options), reads };
+  }
+  const records = [resolvedAt(100n), resolvedAt(250n, 'other-app'), resolvedAt(300n), resolvedAt(420n), resolvedAt(777n)];
+
+  it('reads from an event position inclusive, and after it exclusive, asking the server for that exact record', async () => {
+    const { store, reads } = logOf(records);
+    const at300 = toEsdbPosition(301);
+    assert.deepEqual((await store.readAllFrom(301, 10)).map((e) => e.position), [301, 421, 778]);
+    assert.deepEqual(reads[0]!.fromPosition, at300);
+    assert.deepEqual((await store.readAll(301, 10)).map((e) => e.position), [421, 778]);
+    assert.deepEqual((await store.readAllFrom(301, 1)).map((e) => e.position), [301]);
+  });
+
+  it('counts the product events after a position, up to the limit, without reporting skipped records again', async () => {
+    const skipped: string[] = [];
+    const { store } = logOf([...records, tombstoneAt(800n)], { onSkippedRecord: (r) => skipped.push(r.reason) });
+    assert.equal(await store.countAfter(0, 100), 4);
+    assert.equal(await store.countAfter(101, 100), 3);
+    assert.equal(await store.countAfter(101, 2), 2);
+    assert.equal(await store.countAfter(778, 100), 0);
+    assert.deepEqual(skipped, []);
+  });
+});
+
 /** Lets promise continuations queued so far run, without letting time pass. */
 async function settleMicrotasks(): Promise<void> {
   for (let i = 0; i < 10; i++) await Promise.resolve();

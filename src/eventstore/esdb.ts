@@ -108,21 +108,56 @@ export class EsdbEventStore implements EventStore {
   }
 
   async readAll(after: number, maxCount: number): Promise<RecordedEvent[]> {
+    return this.readProductEvents(after, 'after', maxCount);
+  }
+
+  async readAllFrom(from: number, maxCount: number): Promise<RecordedEvent[]> {
+    return this.readProductEvents(from, 'from', maxCount);
+  }
+
+  /** Counts by reading: `$all` has no count, and positions, being log offsets, say nothing of one. */
+  async countAfter(after: number, limit: number): Promise<number> {
+    let count = 0;
+    // Skipped records are reported by the reads that pass them over, not again by a count.
+    await this.walkAll(after, 'after', limit, (record) => {
+      const counts = isProductStream(record.streamId) && typeof classifyRecord(record) !== 'string';
+      if (counts) count++;
+      return counts;
+    });
+    return count;
+  }
+
+  private async readProductEvents(start: number, bound: 'after' | 'from', maxCount: number): Promise<RecordedEvent[]> {
     const out: RecordedEvent[] = [];
-    if (maxCount <= 0) return out;
-    // Forward reads of `$all` include the record at `fromPosition`, hence one more than wanted and the skip.
-    let cursor: Position | null = after === 0 ? null : toEsdbPosition(after);
+    await this.walkAll(start, bound, maxCount, (record) => {
+      const event = this.productEvent(record);
+      if (event) out.push(event);
+      return event !== null;
+    });
+    return out;
+  }
+
+  /**
+   * Hands the records of `$all` after (or from) the port position `start` to `take`, in order, until
+   * `take` has accepted `maxCount` of them (it answers whether it did) or the log ends.
+   */
+  private async walkAll(start: number, bound: 'after' | 'from', maxCount: number, take: (record: AllStreamRecordedEvent) => boolean): Promise<void> {
+    if (maxCount <= 0) return;
+    let taken = 0;
+    // Forward reads of `$all` include the record at `fromPosition`: the first page keeps it only for
+    // `from`, and every later page starts at the last record handed over, so it skips that one.
+    let cursor: Position | null = start === 0 ? null : toEsdbPosition(start);
+    let keepCursor = bound === 'from';
     for (;;) {
-      const pageSize = Math.min(Math.max(maxCount - out.length + 1, MIN_ALL_PAGE), MAX_ALL_PAGE);
+      const pageSize = Math.min(Math.max(maxCount - taken + 1, MIN_ALL_PAGE), MAX_ALL_PAGE);
       const page = await this.readAllPage(cursor ?? START, FORWARDS, pageSize);
       for (const record of page) {
-        if (cursor && !isAfter(record.position, cursor)) continue;
+        if (cursor && !(isAfter(record.position, cursor) || (keepCursor && isSame(record.position, cursor)))) continue;
         cursor = record.position;
-        const event = this.productEvent(record);
-        if (event) out.push(event);
-        if (out.length === maxCount) return out;
+        keepCursor = false;
+        if (take(record) && ++taken === maxCount) return;
       }
-      if (page.length < pageSize) return out;
+      if (page.length < pageSize) return;
     }
   }
 
@@ -245,3 +280,4 @@ const isProductStream = (streamId: string) => parseStreamId(streamId) !== null;
 
 /** `$all` order: by commit position, then prepare position. */
 const isAfter = (a: Position, b: Position) => a.commit > b.commit || (a.commit === b.commit && a.prepare > b.prepare);
+const isSame = (a: Position, b: Position) => a.commit === b.commit && a.prepare === b.prepare;

@@ -2,8 +2,11 @@ import type { EventMetadata } from '../domain/events.js';
 import type { ExpectedRevision } from './expectedRevision.js';
 
 /**
- * The event store port. Revisions count from 0 per stream; positions are global, increasing,
- * and at least 1, so 0 means "from the beginning". Every adapter passes test/contract.
+ * The event store port. Revisions count from 0 per stream. Positions are global, at least 1, so 0
+ * means "from the beginning", and increase along the feed, but they are opaque: they only compare.
+ * They need not be consecutive (EventStoreDB's are offsets into its log, see esdbPosition.ts), so
+ * no code outside an adapter adds to, subtracts or counts with them; an adapter counts events for
+ * it (`countAfter`). Every adapter passes test/contract.
  */
 export interface EventToAppend {
   type: string;
@@ -74,6 +77,17 @@ export interface EventStore {
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   /** Events of the product's streams in global order with position > after. */
   readAll(after: number, maxCount: number): Promise<RecordedEvent[]>;
+  /**
+   * The same with position >= from: a range an operator starts at an event's position (`im replay
+   * --from`), which has no position just before it to read after.
+   */
+  readAllFrom(from: number, maxCount: number): Promise<RecordedEvent[]>;
+  /**
+   * How many of the product's events have a position > after, counting no further than `limit`: a
+   * result equal to `limit` means at least that many. EventStoreDB reads the events to count them,
+   * so `limit` also bounds the cost.
+   */
+  countAfter(after: number, limit: number): Promise<number>;
   /** Catch-up from `after`, then live; batches arrive in order and the next waits for the handler. */
   subscribeAll(options: SubscribeOptions, handler: (batch: RecordedEvent[]) => Promise<void> | void): Subscription;
   /** Position of the newest event, 0 when the store is empty. */

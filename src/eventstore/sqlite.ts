@@ -53,6 +53,8 @@ export class SqliteEventStore implements EventStore, EventStoreStats {
     insert: Statement<[string, number, string, string, string, string]>;
     readStream: Statement<[string, number, number], EventRow>;
     readAll: Statement<[number, number], EventRow>;
+    readAllFrom: Statement<[number, number], EventRow>;
+    countAfter: Statement<[number, number], { n: number }>;
     head: Statement<[], { position: number | null }>;
     countByType: Statement<[], { type: string; n: number }>;
   };
@@ -81,6 +83,9 @@ export class SqliteEventStore implements EventStore, EventStoreStats {
         'SELECT * FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?',
       ),
       readAll: db.prepare('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
+      readAllFrom: db.prepare('SELECT * FROM events WHERE position >= ? ORDER BY position LIMIT ?'),
+      // The LIMIT inside bounds the scan of the primary key, not only the answer.
+      countAfter: db.prepare('SELECT COUNT(*) AS n FROM (SELECT 1 FROM events WHERE position > ? LIMIT ?)'),
       head: db.prepare('SELECT MAX(position) AS position FROM events'),
       countByType: db.prepare('SELECT type, COUNT(*) AS n FROM events GROUP BY type ORDER BY type'),
     };
@@ -185,6 +190,14 @@ export class SqliteEventStore implements EventStore, EventStoreStats {
 
   async readAll(after: number, maxCount: number): Promise<RecordedEvent[]> {
     return this.stmt.readAll.all(after, maxCount).map(toRecorded);
+  }
+
+  async readAllFrom(from: number, maxCount: number): Promise<RecordedEvent[]> {
+    return this.stmt.readAllFrom.all(from, maxCount).map(toRecorded);
+  }
+
+  async countAfter(after: number, limit: number): Promise<number> {
+    return this.stmt.countAfter.get(after, limit)?.n ?? 0;
   }
 
   async headPosition(): Promise<number> {

@@ -323,7 +323,8 @@ export class Gateway {
         if (wanted <= 0) continue;
         if (wanted > budget) complete = false;
         if (budget === 0) continue;
-        const items = await readableTimeline(this.deps.store, this.deps.service.conversations, conversationId, afterSeq + 1, Math.min(wanted, budget));
+        const { store, service } = this.deps;
+        const items = await readableTimeline(store, service.conversations, conversationId, afterSeq + 1, Math.min(wanted, budget));
         for (const { seq, ...event } of items) {
           session.replay(conversationId, seq, serializeEventFrame({ type: 'event', conversationId, seq, event }));
         }
@@ -362,8 +363,9 @@ export class Gateway {
       for (const e of await readableInbox(this.deps.readStore, entries)) {
         nextUserSeq = e.userSeq;
         if (fromStreams.has(e.conversationId)) continue;
+        const { conversationId, seq, userSeq } = e;
         const event = { type: e.type, data: e.data, at: e.at };
-        session.replay(e.conversationId, e.seq, serializeEventFrame({ type: 'event', conversationId: e.conversationId, seq: e.seq, userSeq: e.userSeq, event }));
+        session.replay(conversationId, seq, serializeEventFrame({ type: 'event', conversationId, seq, userSeq, event }));
         replayed++;
       }
       if (entries.length < REPLAY_PAGE) return { nextUserSeq, replayed, complete: true };

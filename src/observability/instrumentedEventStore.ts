@@ -20,6 +20,8 @@ export function instrumentEventStore(inner: EventStore, { appendDuration, messag
     appendAt: (streamId, revision, event) => inner.appendAt(streamId, revision, event),
     readStream: (streamId, options) => inner.readStream(streamId, options),
     readAll: (after, maxCount) => inner.readAll(after, maxCount),
+    readAllFrom: (from, maxCount) => inner.readAllFrom(from, maxCount),
+    countAfter: (after, limit) => inner.countAfter(after, limit),
     subscribeAll: (options, handler) => inner.subscribeAll(options, handler),
     headPosition: () => inner.headPosition(),
     close: () => inner.close(),

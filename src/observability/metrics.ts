@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { CheckpointLag } from '../projections/lag.js';
+import { LAG_COUNT_LIMIT, type CheckpointLag } from '../projections/lag.js';
 
 /**
  * The server's Prometheus metrics, on a registry the composition root creates and passes down
@@ -80,7 +80,7 @@ export function observeConnections({ registry }: Metrics, source: { readonly con
   });
 }
 
-/** Each projection's lag behind the head, in events and in seconds, read at scrape time. */
+/** Each projection's lag behind the head, in events (counted up to LAG_COUNT_LIMIT) and in seconds, read at scrape time. */
 export function observeProjectionLag({ registry }: Metrics, lags: () => Promise<CheckpointLag[]>): void {
   const gauge = (name: string, help: string, value: (lag: CheckpointLag) => number) =>
     new Gauge({
@@ -94,7 +94,7 @@ export function observeProjectionLag({ registry }: Metrics, lags: () => Promise<
     });
   gauge(
     'chat_projection_lag_events',
-    'Event store positions between the projection checkpoint and the head: events with SQLite, log bytes with EventStoreDB',
+    `Events stored after the projection checkpoint, counted up to ${LAG_COUNT_LIMIT} (at ${LAG_COUNT_LIMIT}: at least that many; 0 when caught up)`,
     (l) => l.lagEvents,
   );
   gauge('chat_projection_lag_seconds', 'Age of the oldest event the projection has not applied yet (0 when caught up)', (l) => l.lagSeconds);

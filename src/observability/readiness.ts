@@ -1,5 +1,5 @@
 import type { EventStore } from '../eventstore/port.js';
-import { checkpointLags, type CheckpointLag } from '../projections/lag.js';
+import { checkpointLags, describeLagEvents, type CheckpointLag } from '../projections/lag.js';
 import type { ReadStore } from '../projections/readStore.js';
 
 export type Readiness = { ready: true } | { ready: false; reason: string };
@@ -8,7 +8,7 @@ export type Readiness = { ready: true } | { ready: false; reason: string };
 export function judgeLags(lags: CheckpointLag[], maxLagSeconds: number): Readiness {
   const behind = lags.filter((l) => l.kind === 'projection' && l.lagSeconds > maxLagSeconds);
   if (behind.length === 0) return { ready: true };
-  const which = behind.map((l) => `${l.name} (${l.lagSeconds.toFixed(1)} s, ${l.lagEvents} events)`).join(', ');
+  const which = behind.map((l) => `${l.name} (${l.lagSeconds.toFixed(1)} s, ${describeLagEvents(l)} events)`).join(', ');
   return { ready: false, reason: `projections lag more than ${maxLagSeconds} s behind the head: ${which}` };
 }
 

@@ -14,6 +14,7 @@ import { freshRebuild } from '../../test/support/readModels.js';
 import { tempDir } from '../../test/support/tmp.js';
 
 const PAGE = 10;
+const THROTTLED_PAGE = 3;
 const OPTIONS = { inboxPullThreshold: 500 };
 // A catch-up that ignored its target would never end here: the timeout aborts the test's signal,
 // which stops it, so such a test fails instead of hanging.
@@ -69,7 +70,7 @@ describe('catching up to a target position', () => {
 });
 
 describe('rebuildProjections', () => {
-  it('ends behind writers faster than its throttle, identical to a fresh full rebuild', ENDS_WITHIN, async (t) => {
+  it('ends behind writers faster than its throttle, identical to a fresh full rebuild; only the throttled stretch runs in small batches', ENDS_WITHIN, async (t) => {
     const chat = await embeddedChat();
     await chat.send(3 * PAGE);
     const live = new SqliteReadStore(chat.db);
@@ -88,22 +89,33 @@ describe('rebuildProjections', () => {
       },
     };
     const throttled: number[] = [];
+    const throttledBatches: number[] = [];
+    const batches: number[] = [];
 
     const position = await rebuildProjections(
       projectionNames,
       { store: chat.store, target, conversations: newConversationCache(chat.store), options: OPTIONS },
       {
         pageSize: PAGE,
+        throttledPageSize: THROTTLED_PAGE,
         signal: t.signal,
         // Every batch the rebuild applies, the writers append more than a batch: faster than any throttle.
-        onBatch: () => (swapping ? undefined : chat.send(PAGE + 1)),
-        throttle: (reached) => void throttled.push(reached),
+        onBatch: (_reached, count) => {
+          batches.push(count);
+          return swapping ? undefined : chat.send(PAGE + 1);
+        },
+        throttle: (reached, count) => {
+          throttled.push(reached);
+          throttledBatches.push(count);
+        },
       },
     );
 
     assert.equal(position, await chat.store.headPosition());
     assert.ok(position > startHead, 'the writers kept appending during the rebuild');
     assert.ok(throttled.length > 0 && throttled.every((p) => p <= startHead), `throttled at ${throttled} (start head ${startHead})`);
+    assert.ok(throttledBatches.every((n) => n <= THROTTLED_PAGE), `throttled batches of ${throttledBatches}`);
+    assert.ok(batches.includes(PAGE), `the chases apply full batches: ${batches}`);
     const tmp = tempDir();
     t.after(() => tmp.remove());
     assert.deepEqual(await live.dump(), await freshRebuild(chat.store, tmp.dir, OPTIONS.inboxPullThreshold));

@@ -43,6 +43,11 @@ export interface RebuildDeps {
 export interface RebuildOptions {
   /** Events per write transaction: short ones keep the live writers' waits short. */
   pageSize: number;
+  /**
+   * Events per batch while throttled, when smaller: a throttle paces whole batches, so a batch of
+   * more than it allows in a second would arrive in bursts. The unthrottled chases use `pageSize`.
+   */
+  throttledPageSize?: number;
   /** Ends the rebuild between two batches, discarding the shadow copies. */
   signal?: AbortSignal;
   /** Called after every batch, throttled or not, with the position reached (progress). */
@@ -80,7 +85,7 @@ const MAX_CHASES = 10;
 export async function rebuildProjections(
   names: ProjectionName[],
   deps: RebuildDeps,
-  { pageSize, signal, onBatch, throttle }: RebuildOptions,
+  { pageSize, throttledPageSize = pageSize, signal, onBatch, throttle }: RebuildOptions,
 ): Promise<number> {
   const build = await deps.target.begin(names);
   try {
@@ -88,7 +93,7 @@ export async function rebuildProjections(
     const catchUpTo = async (until: number, paced: boolean): Promise<number> => {
       let events = 0;
       await runner.catchUp({
-        pageSize,
+        pageSize: paced ? Math.min(pageSize, throttledPageSize) : pageSize,
         signal,
         until,
         onBatch: async (position, count) => {

@@ -1,16 +1,31 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { replayedCheckpoint } from './runner.js';
+import { joinsUp, replayedCheckpoint } from './runner.js';
+
+// Positions as EventStoreDB reports them, log offsets: consecutive events are far apart.
+const [a, b, c] = [1017, 2017, 3017];
+
+describe('joinsUp', () => {
+  it('joins a range that starts at the first event after the checkpoint', () => {
+    assert.equal(joinsUp(b, b), true);
+  });
+  it('joins a range that starts behind the checkpoint, or a checkpoint with nothing after it', () => {
+    assert.equal(joinsUp(c, a), true);
+    assert.equal(joinsUp(null, c), true);
+  });
+  it('does not join past a gap: an event lies between the checkpoint and the range', () => {
+    assert.equal(joinsUp(b, c), false);
+  });
+});
 
 describe('replayedCheckpoint', () => {
   it('moves forward when the replayed range joins up with the checkpoint', () => {
-    assert.equal(replayedCheckpoint(10, 11, 20), 20);
-    assert.equal(replayedCheckpoint(10, 1, 20), 20);
+    assert.equal(replayedCheckpoint(a, true, c), c);
   });
   it('never moves back for a range behind the checkpoint', () => {
-    assert.equal(replayedCheckpoint(50, 1, 20), 50);
+    assert.equal(replayedCheckpoint(c, true, b), c);
   });
   it('stays put past a gap: the events in between were never applied', () => {
-    assert.equal(replayedCheckpoint(10, 12, 20), 10);
+    assert.equal(replayedCheckpoint(a, false, c), a);
   });
 });

@@ -42,11 +42,19 @@ export interface CatchUpUntilOptions extends CatchUpOptions {
 const PAGE = 1000;
 
 /**
- * A replay of [from, to] moves a checkpoint only when the range joins up with it: past a gap, the
- * events in between were never applied and must stay ahead of the checkpoint.
+ * A replay starting at `from` joins up with a checkpoint when no event lies between the two: the
+ * first event after the checkpoint (`nextAfterCheckpoint`, null when there is none) is at or after
+ * `from`. Positions only compare, so "the position just before `from`" is never computed.
  */
-export function replayedCheckpoint(checkpoint: number, from: number, reached: number): number {
-  return checkpoint >= from - 1 ? Math.max(checkpoint, reached) : checkpoint;
+export const joinsUp = (nextAfterCheckpoint: number | null, from: number): boolean =>
+  nextAfterCheckpoint === null || nextAfterCheckpoint >= from;
+
+/**
+ * A replay moves a checkpoint only when its range joins up with it: past a gap, the events in
+ * between were never applied and must stay ahead of the checkpoint.
+ */
+export function replayedCheckpoint(checkpoint: number, joined: boolean, reached: number): number {
+  return joined ? Math.max(checkpoint, reached) : checkpoint;
 }
 
 /**
@@ -96,18 +104,24 @@ export class ProjectionRunner {
   /**
    * Applies the events with from <= position <= to again. Every write is still guarded by its
    * document's position, so documents that are intact do not change; missing ones come back.
+   * Returns the position of the last event applied, 0 when none was.
    */
   async replay(from: number, to: number, { pageSize = PAGE, signal, onBatch }: CatchUpOptions = {}): Promise<number> {
     await this.loadCheckpoints();
-    let after = from - 1;
-    while (after < to && !signal?.aborted) {
-      const events = (await this.deps.store.readAll(after, Math.min(pageSize, to - after))).filter((e) => e.position <= to);
+    const joined = await this.checkpointsJoiningUp(from);
+    let reached = 0;
+    let page = await this.deps.store.readAllFrom(from, pageSize);
+    while (!signal?.aborted) {
+      const events = page.filter((e) => e.position <= to);
       if (events.length === 0) break;
-      await this.process(events, from);
-      after = events[events.length - 1]!.position;
-      await onBatch?.(after, events.length);
+      await this.process(events, joined);
+      reached = events[events.length - 1]!.position;
+      await onBatch?.(reached, events.length);
+      // A page that went past `to`, or was not full, holds the last events of the range.
+      if (events.length < pageSize) break;
+      page = await this.deps.store.readAll(reached, pageSize);
     }
-    return after;
+    return reached;
   }
 
   /** Resolves once every projection has applied `position`, or after the timeout (read-your-writes). */
@@ -138,9 +152,25 @@ export class ProjectionRunner {
     this.checkpoints = await this.deps.readStore.checkpoints();
   }
 
-  /** Projects the events; `replayFrom` marks an operator's replay that started at that position. */
-  private async process(events: RecordedEvent[], replayFrom?: number): Promise<void> {
-    const reapply = replayFrom !== undefined;
+  /**
+   * The projections a replay from `from` may move the checkpoints of. Decided once, before the
+   * replay moves any: from then on each moved checkpoint is within the range it applies.
+   */
+  private async checkpointsJoiningUp(from: number): Promise<ReadonlySet<ProjectionName>> {
+    const joined = new Set<ProjectionName>();
+    for (const name of this.names) {
+      const [next] = await this.deps.store.readAll(this.checkpoints[name] ?? 0, 1);
+      if (joinsUp(next?.position ?? null, from)) joined.add(name);
+    }
+    return joined;
+  }
+
+  /**
+   * Projects the events; `replayJoined` marks an operator's replay, naming the projections whose
+   * checkpoints its range joins up with.
+   */
+  private async process(events: RecordedEvent[], replayJoined?: ReadonlySet<ProjectionName>): Promise<void> {
+    const reapply = replayJoined !== undefined;
     const batch: WriteBatch = { writes: [], checkpoints: {}, reapply };
     for (const recorded of events) {
       const stream = parseStreamId(recorded.streamId);
@@ -166,7 +196,7 @@ export class ProjectionRunner {
     const last = events[events.length - 1]!.position;
     for (const name of this.names) {
       const current = this.checkpoints[name] ?? 0;
-      batch.checkpoints[name] = reapply ? replayedCheckpoint(current, replayFrom, last) : Math.max(current, last);
+      batch.checkpoints[name] = reapply ? replayedCheckpoint(current, replayJoined.has(name), last) : Math.max(current, last);
     }
     await this.deps.readStore.apply(batch);
     // Facts are keyed by event id, so recording a batch again changes nothing.

@@ -225,6 +225,31 @@ export function eventStoreContract(name: string, makeFixture: () => Promise<Even
       assert.ok((await store.headPosition()) >= all[2]!.position);
     });
 
+    it('positions only compare: strictly increasing, and a position from a read resumes a read after or from it', async () => {
+      const start = await store.headPosition();
+      const s = stream();
+      await store.append(s, Array.from({ length: 5 }, (_, i) => event('MessageSent', { i })), 'no_stream');
+      const ours = (events: RecordedEvent[]) => events.filter((e) => e.streamId === s).map((e) => (e.data as { i: number }).i);
+      const all = (await readAllFrom(store, start)).filter((e) => e.streamId === s);
+      assert.deepEqual(ours(all), [0, 1, 2, 3, 4]);
+      for (let i = 1; i < all.length; i++) assert.ok(all[i]!.position > all[i - 1]!.position);
+      const third = all[2]!.position;
+      assert.deepEqual(ours(await store.readAll(third, 100)), [3, 4]);
+      assert.deepEqual(ours(await store.readAllFrom(third, 100)), [2, 3, 4]);
+      assert.deepEqual((await store.readAllFrom(third, 1)).map((e) => e.position), [third]);
+    });
+
+    it('counts the events after a position, stopping at the limit', async () => {
+      const s = stream();
+      await store.append(s, Array.from({ length: 5 }, () => event()), 'no_stream');
+      const [first] = await store.readStream(s);
+      const after = await store.readAll(first!.position, 1000);
+      assert.ok(after.length >= 4);
+      assert.equal(await store.countAfter(first!.position, 1000), after.length);
+      assert.equal(await store.countAfter(first!.position, 3), 3);
+      assert.equal(await store.countAfter(await store.headPosition(), 10), 0);
+    });
+
     it('subscribes to all: catch-up first, then live, in order and exactly once', async () => {
       const start = await store.headPosition();
       const s = stream();
