@@ -33,6 +33,11 @@ export const configSchema = z.object({
   TYPING_THROTTLE_MS: int(100, 60_000).default(3000),
   INBOX_PULL_THRESHOLD: int(1, 1_000_000).default(500),
   MAX_GROUP_SIZE: int(2, 1_000_000).default(5000),
+  /**
+   * A username reservation whose user is still unregistered after this long was left by a registration
+   * that died, and the name may be taken again. Registrations give up at half of it.
+   */
+  USERNAME_RESERVATION_TIMEOUT_MS: int(1000, 24 * 3600 * 1000).default(60_000),
   /** /readyz answers 503 while a projection's oldest unapplied event is older than this. */
   READY_MAX_LAG_SECONDS: int(1, 24 * 3600).default(30),
   /** FCM credentials: a service account key as JSON text, or the path of a credentials file. */

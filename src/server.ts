@@ -155,7 +155,7 @@ export async function startServer(
     newConversationCache(store),
     new StateCache<UserState, UserEvent>(store, userFold),
     readStore,
-    { dcId: config.DC_ID, maxGroupSize: config.MAX_GROUP_SIZE },
+    { dcId: config.DC_ID, maxGroupSize: config.MAX_GROUP_SIZE, usernameReservationTimeoutMs: config.USERNAME_RESERVATION_TIMEOUT_MS },
   );
   const tokens = new TokenService(loadSigningKey(config.AUTH_SECRET, config.DATA_DIR), config.TOKEN_TTL_SECONDS, new RevocationList(db));
   const limits = new RateLimits({

@@ -46,7 +46,7 @@ export class Seeder {
       newConversationCache(this.store),
       new StateCache<UserState, UserEvent>(this.store, userFold),
       new SqliteReadStore(this.db),
-      { dcId: 'dc1', maxGroupSize: 100_000 },
+      { dcId: 'dc1', maxGroupSize: 100_000, usernameReservationTimeoutMs: 60_000 },
     );
   }
 

@@ -4,7 +4,7 @@ import { DomainError, invalid, notAMember, notFound } from '../domain/errors.js'
 import type { ConversationEvent, Role, UserEvent } from '../domain/events.js';
 import { conversationStream, directConversationId, newId, usernameStream, userStream } from '../domain/streams.js';
 import type { UserState } from '../domain/user.js';
-import type { EventStore } from '../eventstore/port.js';
+import type { EventStore, RecordedEvent } from '../eventstore/port.js';
 import type { StateCache } from '../eventstore/stateCache.js';
 import type { ReadStore } from '../projections/readStore.js';
 import { CommandHandler, eventMetadata, type CommandContext } from './commandHandler.js';
@@ -15,6 +15,8 @@ import { userDecider } from './user.decider.js';
 export interface ServiceOptions {
   dcId: string;
   maxGroupSize: number;
+  /** A username reservation whose user is still unregistered this long after it was made is abandoned. */
+  usernameReservationTimeoutMs: number;
 }
 
 export interface SendResult {
@@ -47,7 +49,12 @@ export class ChatService {
   async register(input: { username: string; password: string; displayName?: string }, ctx: CommandContext) {
     const passwordHash = await hashPassword(input.password);
     const userId = newId();
-    await this.reserveUsername(input.username, userId, ctx);
+    const reservedAtMs = await this.reserveUsername(input.username, userId, ctx);
+    // Half the timeout on, the reservation could soon be reclaimed: this registration gives up rather
+    // than race the one reclaiming it, which leaves the other half as the margin for its last append.
+    if (Date.now() - reservedAtMs > this.options.usernameReservationTimeoutMs / 2) {
+      throw new DomainError('unavailable', 'the registration took too long; try again later');
+    }
     const displayName = input.displayName ?? input.username;
     const outcome = await this.userCommands.execute(
       userId,
@@ -58,31 +65,39 @@ export class ChatService {
   }
 
   /**
-   * Usernames are unique through a reservation stream appended with "no stream". A reservation
-   * whose user was never registered (a crash between the two appends) is taken over.
+   * Usernames are unique through a reservation stream: a registration appends its reservation at the
+   * revision it read ("no stream" for a new name), so of concurrent ones exactly one wins, then
+   * registers its user. A reservation whose user is not registered yet may belong to a registration
+   * still running, so it is only reclaimed once older than the reservation timeout: by then that
+   * registration has either registered its user or given up (see register), and it provably died.
+   * Returns when the reservation was made.
    */
-  private async reserveUsername(username: string, userId: string, ctx: CommandContext): Promise<void> {
+  private async reserveUsername(username: string, userId: string, ctx: CommandContext): Promise<number> {
     const stream = usernameStream(username);
     const reservations = await this.store.readStream(stream);
     const last = reservations[reservations.length - 1];
-    if (last) {
-      const owner = (last.data as { userId: string }).userId;
-      if ((await this.users.load(owner)).state.exists) {
-        throw new DomainError('username_taken', `username ${username} is taken`);
-      }
-    }
+    if (last && ((await this.registeredHolder(reservations)) || !this.abandoned(last))) throw usernameTaken(username);
+    const metadata = eventMetadata(this.options.dcId, ctx);
     try {
-      await this.store.append(
-        stream,
-        [{ type: 'UsernameReserved', data: { username, userId }, metadata: eventMetadata(this.options.dcId, ctx) }],
-        last ? last.revision : 'no_stream',
-      );
+      await this.store.append(stream, [{ type: 'UsernameReserved', data: { username, userId }, metadata }], last ? last.revision : 'no_stream');
     } catch (error) {
-      if ((error as DomainError).code === 'wrong_expected_revision') {
-        throw new DomainError('username_taken', `username ${username} is taken`);
-      }
+      if ((error as DomainError).code === 'wrong_expected_revision') throw usernameTaken(username);
       throw error;
     }
+    return Date.parse(metadata.at);
+  }
+
+  private abandoned(reservation: RecordedEvent): boolean {
+    return Date.now() - Date.parse(reservation.metadata.at) > this.options.usernameReservationTimeoutMs;
+  }
+
+  /** The user of the latest reservation whose user registered: a reservation abandoned after it changes nothing. */
+  private async registeredHolder(reservations: RecordedEvent[]): Promise<UserState | null> {
+    for (const reservation of [...reservations].reverse()) {
+      const { state } = await this.users.load((reservation.data as { userId: string }).userId);
+      if (state.exists) return state;
+    }
+    return null;
   }
 
   /** The user for these credentials, or null. Unknown usernames cost one hash too. */
@@ -92,12 +107,9 @@ export class ChatService {
     return valid ? user : null;
   }
 
-  /** The registered user holding this username (its reservation's latest owner), or null. */
+  /** The registered user holding this username, or null. */
   async findByUsername(username: string): Promise<UserState | null> {
-    const reservations = await this.store.readStream(usernameStream(username));
-    const owner = (reservations[reservations.length - 1]?.data as { userId: string } | undefined)?.userId;
-    const user = owner ? (await this.users.load(owner)).state : null;
-    return user?.exists ? user : null;
+    return this.registeredHolder(await this.store.readStream(usernameStream(username)));
   }
 
   async requireUser(userId: string): Promise<UserState> {
@@ -272,3 +284,5 @@ export class ChatService {
     return { state: await this.conversations.at(conversationId, maxSeq), maxSeq };
   }
 }
+
+const usernameTaken = (username: string) => new DomainError('username_taken', `username ${username} is taken`);
