@@ -92,6 +92,11 @@ export class StateCache<S extends object, E extends DomainEvent> {
     return (await this.foldUpTo(id, event.revision)).state;
   }
 
+  /** The newest state this cache holds, without reading the store; undefined when it holds none. */
+  peek(id: string): S | undefined {
+    return this.cache.get(id)?.state;
+  }
+
   /** A fresh, uncached state as of `revision` (what a former member saw when they left). */
   async at(id: string, revision: number): Promise<S> {
     const events = await this.store.readStream(this.spec.streamOf(id), { fromRevision: 0, maxCount: revision + 1 });

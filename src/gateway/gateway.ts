@@ -171,7 +171,7 @@ export class Gateway {
             type: 'event',
             conversationId: stream.id,
             seq: recorded.revision,
-            event: { type: recorded.type, data: await this.readableLive(stream.id, recorded), at: recorded.metadata.at },
+            event: { type: recorded.type, data: this.readableLive(stream.id, recorded), at: recorded.metadata.at },
           });
           for (const userId of audience) {
             for (const s of this.sessions.get(userId) ?? []) s.deliver(stream.id, recorded.revision, frame);
@@ -185,12 +185,14 @@ export class Gateway {
   /**
    * A lagging feed can bring a message here after it was recalled; it then goes out without its
    * content, like every other read after the recall. The feed's own state is as of this event, so
-   * the recalls come from the current one, which only message events need.
+   * the recalls come from the write side's newest state. It is peeked, never loaded: a store read
+   * per live message would cost the hot path a round trip, and a recall this instance has not seen
+   * yet still reaches the client as its own event right after.
    */
-  private async readableLive(conversationId: string, recorded: RecordedEvent): Promise<unknown> {
+  private readableLive(conversationId: string, recorded: RecordedEvent): unknown {
     if (recorded.type !== 'MessageSent' && recorded.type !== 'MessageEdited') return recorded.data;
-    const { recalledSeqs } = (await this.deps.service.conversations.load(conversationId)).state;
-    return readableEventData(recorded.type, recorded.data, recorded.revision, recalledSeqs);
+    const recalledSeqs = this.deps.service.conversations.peek(conversationId)?.recalledSeqs;
+    return recalledSeqs ? readableEventData(recorded.type, recorded.data, recorded.revision, recalledSeqs) : recorded.data;
   }
 
   /** Sends and reads are user activity wherever they came from (REST or WebSocket); delivery acks are not. */
