@@ -81,6 +81,27 @@ describe('presence tracker', () => {
     assert.deepEqual(announced.at(-1)![1].online, true, 'a closed window lets the next change out at once');
   });
 
+  it('a connection flapping over several windows costs its watchers one frame per window at most, the last one final', async () => {
+    make(1000);
+    // A connect every 100 ms, each followed by a disconnect 50 ms later, for 2.5 s.
+    for (let i = 0; i < 25; i++) {
+      tracker.connected('a');
+      mock.timers.tick(50);
+      tracker.disconnected('a');
+      mock.timers.tick(50);
+      await settle();
+    }
+    mock.timers.tick(1000);
+    await settle();
+    // Frames at 0 (the first connect), 1000 (the state as its window closes), 2000 (a connect just
+    // after the second window closed with nothing to say) and 3000 (the final state).
+    assert.deepEqual(
+      announced.map(([, v]) => v.online),
+      [true, false, true, false],
+      '50 changes cost one frame per window',
+    );
+  });
+
   it('moves last-seen forward only, and carries it in announcements', async () => {
     make(0);
     tracker.touch('a', '2030-01-01T10:00:00.000Z');

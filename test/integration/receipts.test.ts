@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { suiteServer } from '../support/suite.js';
+import { eventually } from '../support/waits.js';
 
 /** The tick a sender shows on a 1:1 message, from the other member's markers. */
 const tick = (seq: number, peer: { deliveredSeq: number; readSeq: number }) =>
@@ -8,16 +9,6 @@ const tick = (seq: number, peer: { deliveredSeq: number; readSeq: number }) =>
 
 describe('receipts', () => {
   const t = suiteServer();
-  /** Polls until `check` accepts the answer: the read models follow the event feed. */
-  const eventually = async (path: string, token: string, check: (body: any) => boolean) => {
-    const deadline = Date.now() + 3000;
-    for (;;) {
-      const res = await t.api.request('GET', path, { token });
-      if (res.status === 200 && check(res.body)) return res.body;
-      if (Date.now() > deadline) throw new Error(`${path}: ${res.status} ${JSON.stringify(res.body)}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  };
 
   it('1:1: the sender sees sent, delivered and read per message as the markers move forward', async () => {
     const a = await t.api.user('a');
@@ -54,9 +45,18 @@ describe('receipts', () => {
     bWs.send({ type: 'read', ref: 'older', conversationId: c, upToSeq: seqs[0] });
     assert.equal((await bWs.next((f) => f.ref === 'older')).readSeq, seqs[0]);
     assert.equal(await t.server.store.headPosition(), head);
-    await new Promise((r) => setTimeout(r, 50));
+    // A marker that does move: a receipt for either of the two above would have arrived before it.
+    bWs.send({ type: 'delivered', ref: 'fence', conversationId: c, upToSeq: seqs[2] });
+    await aWs.next((f) => f.type === 'event' && f.event.type === 'MessagesDelivered' && f.event.data.upToSeq === seqs[2]);
     const receipts = aWs.events(c).filter((e) => e.event.type === 'MessagesDelivered' || e.event.type === 'MessageRead');
-    assert.equal(receipts.length, 2);
+    assert.deepEqual(
+      receipts.map((e) => [e.event.type, e.event.data.upToSeq]),
+      [
+        ['MessagesDelivered', seqs[1]],
+        ['MessageRead', seqs[0]],
+        ['MessagesDelivered', seqs[2]],
+      ],
+    );
   });
 
   it('group: lists who of the members at the time has received and who has read a message', async () => {
@@ -74,7 +74,12 @@ describe('receipts', () => {
     await cWs.next((f) => f.ref === 'r');
 
     const path = `/v1/conversations/${g}/messages/${sent.seq}/receipts`;
-    const body = await eventually(path, a.token, (r) => r.readBy.length === 1 && r.deliveredTo.length === 2);
+    // The receipts read model follows the event feed.
+    const { body } = await eventually(
+      'receipts from b and c',
+      () => t.api.request('GET', path, { token: a.token }),
+      (res) => res.status === 200 && res.body.readBy.length === 1 && res.body.deliveredTo.length === 2,
+    );
     assert.deepEqual(body, {
       seq: sent.seq,
       messageId: sent.messageId,

@@ -6,6 +6,7 @@ import { ApiClient, WsClient } from '../support/client.js';
 import { freePort, startProcess } from '../support/process.js';
 import { profileEnv } from '../support/server.js';
 import { tempDir } from '../support/tmp.js';
+import { eventually } from '../support/waits.js';
 
 describe('persistence across restarts', () => {
   const tmp = tempDir();
@@ -55,20 +56,21 @@ describe('persistence across restarts', () => {
     const stored = new Map(events.body.items.map((e: any) => [e.seq, e.data.messageId]));
     for (const ack of acks) assert.equal(stored.get(ack.seq), ack.messageId, `acked seq ${ack.seq} survives kill -9`);
     // The history read model catches up from its checkpoint after the restart.
-    const readHistory = () => api.request('GET', `/v1/conversations/${c}/messages?limit=200`, { token: b.token });
-    const deadline = Date.now() + 30_000;
-    let history = await readHistory();
-    while (history.body.items.length <= acks.length && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-      history = await readHistory();
-    }
+    const history = await eventually(
+      'the history to list the message from before the restart and every acked one',
+      () => api.request('GET', `/v1/conversations/${c}/messages?limit=200`, { token: b.token }),
+      (res) => res.body.items.length > acks.length,
+    );
     const bySeq = new Map(history.body.items.map((m: any) => [m.seq, m.messageId]));
     for (const ack of acks) assert.equal(bySeq.get(ack.seq), ack.messageId, `acked seq ${ack.seq} is in the history`);
 
     // Projections resume from their checkpoints: new writes show up, nothing is counted twice.
     await api.send(a, c, 'after crash');
-    list = await api.request('GET', '/v1/conversations', { token: b.token });
-    assert.equal(list.body.items[0].lastMessage.text, 'after crash');
+    list = await eventually(
+      'the conversation list to show the message sent after the crash',
+      () => api.request('GET', '/v1/conversations', { token: b.token }),
+      (res) => res.body.items[0]?.lastMessage?.text === 'after crash',
+    );
     assert.equal(list.body.items[0].unreadCount, 52);
     const sync = await api.request('GET', '/v1/sync?limit=1000', { token: b.token });
     const keys = sync.body.items.map((i: any) => `${i.conversationId}:${i.seq}`);

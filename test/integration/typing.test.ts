@@ -2,15 +2,29 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { typingFrame } from '../../src/gateway/frames.js';
 import type { WsClient } from '../support/client.js';
-import { suiteServer } from '../support/suite.js';
+import { suiteServer, type SuiteServer } from '../support/suite.js';
 
-const TTL_MS = 500;
-const THROTTLE_MS = 300;
+/**
+ * When indicators expire and how often renewals go out is proven with mock timers in
+ * src/gateway/typing.spec.ts. Here the TTL and the throttle are either far longer than any test
+ * (nothing expires or unthrottles by itself) or as short as allowed (to see an expiry at all).
+ */
+const LONG_TTL_MS = 60_000;
+const LONG_THROTTLE_MS = 30_000;
+
+/** Two users in a direct conversation, each with a socket. */
+async function connectedPair(t: SuiteServer) {
+  const a = await t.api.user('a');
+  const b = await t.api.user('b');
+  const c = await t.api.direct(a, b);
+  return { a, b, c, aWs: await t.connect(a.token), bWs: await t.connect(b.token) };
+}
+
+const typingFrames = (ws: WsClient, userId: string, conversationId?: string) =>
+  ws.frames.filter((f) => f.type === 'typing' && f.userId === userId && (!conversationId || f.conversationId === conversationId));
 
 describe('typing indicators', () => {
-  const t = suiteServer({ TYPING_TTL_MS: String(TTL_MS), TYPING_THROTTLE_MS: String(THROTTLE_MS), INBOX_PULL_THRESHOLD: '3' });
-  const typingFrames = (ws: WsClient, userId: string) => ws.frames.filter((f) => f.type === 'typing' && f.userId === userId);
-  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const t = suiteServer({ TYPING_TTL_MS: String(LONG_TTL_MS), TYPING_THROTTLE_MS: String(LONG_THROTTLE_MS), INBOX_PULL_THRESHOLD: '3' });
 
   it("goes to every device of the conversation's other online members, not to the typist or strangers, and is never stored", async () => {
     const a = await t.api.user('a');
@@ -26,78 +40,49 @@ describe('typing indicators', () => {
     aPhone.send({ type: 'typing', conversationId: c });
     for (const device of [bPhone, bLaptop]) {
       const frame = await device.next((f) => f.type === 'typing');
-      assert.deepEqual(frame, { type: 'typing', conversationId: c, userId: a.userId, typing: true, expiresInMs: TTL_MS });
+      assert.deepEqual(frame, { type: 'typing', conversationId: c, userId: a.userId, typing: true, expiresInMs: LONG_TTL_MS });
       typingFrame.parse(frame);
     }
-    await pause(50);
+    // One indicator goes to its whole audience at once: a frame for anyone else would precede their pong.
+    for (const device of [aLaptop, aPhone, sWs]) await device.fence();
     assert.equal(typingFrames(aLaptop, a.userId).length, 0, "the typist's other devices");
     assert.equal(typingFrames(aPhone, a.userId).length, 0);
     assert.equal(typingFrames(sWs, a.userId).length, 0);
     assert.equal(await t.server.store.headPosition(), head, 'typing appends no event');
   });
 
-  it('expires when not renewed, and stops at once on typing:false', async () => {
-    const a = await t.api.user('a');
-    const b = await t.api.user('b');
-    const c = await t.api.direct(a, b);
-    const aWs = await t.connect(a.token);
-    const bWs = await t.connect(b.token);
-    const startedAt = Date.now();
+  it('stops at once on typing:false, long before the TTL', async () => {
+    const { a, c, aWs, bWs } = await connectedPair(t);
     aWs.send({ type: 'typing', conversationId: c });
     await bWs.next((f) => f.type === 'typing' && f.typing);
-    const expired = await bWs.next((f) => f.type === 'typing' && !f.typing, 3000);
-    assert.deepEqual(expired, { type: 'typing', conversationId: c, userId: a.userId, typing: false });
-    typingFrame.parse(expired);
-    assert.ok(Date.now() - startedAt >= TTL_MS - 20, 'not before the TTL');
-
-    aWs.send({ type: 'typing', conversationId: c });
-    await bWs.until((f) => typingFrames(bWs, a.userId).length === 3);
-    const stoppedAt = Date.now();
     aWs.send({ type: 'typing', conversationId: c, typing: false });
-    await bWs.until(() => typingFrames(bWs, a.userId).length === 4);
-    assert.equal(typingFrames(bWs, a.userId)[3].typing, false);
-    assert.ok(Date.now() - stoppedAt < TTL_MS, 'a stop does not wait for the TTL');
-    await pause(TTL_MS + 100);
-    assert.equal(typingFrames(bWs, a.userId).length, 4, 'nothing more after a stop');
+    aWs.send({ type: 'send', ref: 'm', conversationId: c, clientMsgId: 'm1', text: 'after the stop' });
+    const message = await bWs.next((f) => f.type === 'event' && f.event.type === 'MessageSent');
+    const stop = bWs.frames.findIndex((f) => f.type === 'typing' && !f.typing);
+    assert.ok(stop >= 0 && stop < bWs.frames.indexOf(message), 'the stop arrives before a message sent after it');
+    assert.deepEqual(bWs.frames[stop], { type: 'typing', conversationId: c, userId: a.userId, typing: false });
   });
 
-  it('stays on while renewed, and a sent message ends it without another frame', async () => {
-    const a = await t.api.user('a');
-    const b = await t.api.user('b');
-    const c = await t.api.direct(a, b);
-    const aWs = await t.connect(a.token);
-    const bWs = await t.connect(b.token);
-    for (let i = 0; i < 4; i++) {
-      aWs.send({ type: 'typing', conversationId: c });
-      await pause(TTL_MS / 2);
-    }
-    assert.ok(typingFrames(bWs, a.userId).every((f) => f.typing), 'renewed before each expiry');
-    aWs.send({ type: 'send', ref: 'm', conversationId: c, clientMsgId: 'm1', text: 'done typing' });
-    await bWs.next((f) => f.type === 'event' && f.event.type === 'MessageSent');
-    const before = typingFrames(bWs, a.userId).length;
-    await pause(TTL_MS + 150);
-    assert.equal(typingFrames(bWs, a.userId).length, before, 'the MessageSent ends the indicator for the receiver');
-  });
-
-  it('is throttled per sender in groups above the inbox threshold', async () => {
+  it('is throttled per sender in groups above the inbox threshold, restarts included', async () => {
     const [a, b, c, d] = [await t.api.user('a'), await t.api.user('b'), await t.api.user('c'), await t.api.user('d')];
     const big = await t.api.group(a, [b, c, d], 'four members, threshold 3');
     const small = await t.api.group(a, [b], 'two members');
     const aWs = await t.connect(a.token);
     const bWs = await t.connect(b.token);
-    const frames = (conversationId: string) => typingFrames(bWs, a.userId).filter((f) => f.conversationId === conversationId && f.typing);
-    for (let i = 0; i < 10; i++) {
-      aWs.send({ type: 'typing', conversationId: big });
-      aWs.send({ type: 'typing', conversationId: small });
-      await pause(30);
+    const shown = (conversationId: string) => typingFrames(bWs, a.userId, conversationId).map((f) => f.typing);
+    for (const conversationId of [big, small]) {
+      aWs.send({ type: 'typing', conversationId });
+      await bWs.until(() => shown(conversationId).length === 1);
+      aWs.send({ type: 'typing', conversationId, typing: false });
+      await bWs.until(() => shown(conversationId).length === 2);
+      aWs.send({ type: 'typing', conversationId });
     }
-    await pause(50);
-    // 10 frames over ~300 ms: the big group gets the first, the small one the start and no renewal under a second.
-    assert.ok(frames(big).length <= 2, `big group got ${frames(big).length}`);
-    assert.equal(frames(small).length, 1);
-    await pause(THROTTLE_MS);
-    aWs.send({ type: 'typing', conversationId: big });
-    await bWs.until(() => frames(big).length >= 2);
+    await bWs.until(() => shown(small).length === 3);
+    assert.deepEqual(shown(small), [true, false, true], 'a small conversation shows a restart at once');
+    // A message in the big group: a forwarded restart would have arrived before it.
+    aWs.send({ type: 'send', ref: 'm', conversationId: big, clientMsgId: 'm1', text: 'fence' });
+    await bWs.next((f) => f.type === 'event' && f.conversationId === big && f.event.type === 'MessageSent');
+    assert.deepEqual(shown(big), [true, false], 'the restart waits for the throttle');
   });
 
   it('refuses typing and read frames for conversations the user is not in, and appends nothing', async () => {
@@ -121,8 +106,40 @@ describe('typing indicators', () => {
     assert.equal((await sWs.next((f) => f.ref === 'u')).code, 'not_found');
     sWs.send({ type: 'typing', ref: 'v', conversationId: c, typing: 'yes' });
     assert.equal((await sWs.next((f) => f.ref === 'v')).code, 'validation_failed');
-    await pause(50);
+    await bWs.fence();
     assert.equal(typingFrames(bWs, stranger.userId).length, 0);
     assert.equal(await t.server.store.headPosition(), head);
+  });
+});
+
+describe('typing indicators that expire', () => {
+  const TTL_MS = 500;
+  const t = suiteServer({ TYPING_TTL_MS: String(TTL_MS), TYPING_THROTTLE_MS: '100' });
+
+  it('expire when not renewed', async () => {
+    const { a, c, aWs, bWs } = await connectedPair(t);
+    aWs.send({ type: 'typing', conversationId: c });
+    assert.equal((await bWs.next((f) => f.type === 'typing' && f.typing)).expiresInMs, TTL_MS);
+    const expired = await bWs.next((f) => f.type === 'typing' && !f.typing);
+    assert.deepEqual(expired, { type: 'typing', conversationId: c, userId: a.userId, typing: false });
+    typingFrame.parse(expired);
+  });
+
+  it('a sent message ends the indicator without another frame', async () => {
+    const { a, b, c, aWs, bWs } = await connectedPair(t);
+    const later = await t.api.group(a, [b], 'typed in afterwards');
+    aWs.send({ type: 'typing', conversationId: c });
+    await bWs.next((f) => f.type === 'typing' && f.conversationId === c);
+    aWs.send({ type: 'send', ref: 'm', conversationId: c, clientMsgId: 'm1', text: 'done typing' });
+    await bWs.next((f) => f.type === 'event' && f.event.type === 'MessageSent');
+    // Expiry timers of one length fire in the order they were set: once the later indicator has
+    // expired, the first one's TTL is over too, and any frame it caused has arrived.
+    aWs.send({ type: 'typing', conversationId: later });
+    await bWs.next((f) => f.type === 'typing' && f.conversationId === later && !f.typing);
+    assert.deepEqual(
+      typingFrames(bWs, a.userId, c).map((f) => f.typing),
+      [true],
+      'the MessageSent ends the indicator for the receiver',
+    );
   });
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
+import { GIVE_UP_AFTER_MS } from './waits.js';
 
 export interface Reply<T = any> {
   status: number;
@@ -91,13 +92,15 @@ export class WsClient {
     for (const w of waiters) w();
   }
 
-  /** Waits until `predicate` holds over the frames received so far. */
-  async until<T>(predicate: (frames: any[]) => T | undefined | false, timeoutMs = 5000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
+  /** Waits until `predicate` holds over the frames received so far; `what` names it if it never does. */
+  async until<T>(predicate: (frames: any[]) => T | undefined | false, what: string = String(predicate)): Promise<T> {
+    const deadline = Date.now() + GIVE_UP_AFTER_MS;
     for (;;) {
       const result = predicate(this.frames);
       if (result) return result;
-      if (Date.now() > deadline) throw new Error(`timed out; frames so far: ${JSON.stringify(this.frames).slice(0, 2000)}`);
+      if (Date.now() > deadline) {
+        throw new Error(`gave up waiting for ${what}; frames so far: ${JSON.stringify(this.frames).slice(0, 2000)}`);
+      }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
         this.waiters.push(() => {
@@ -109,8 +112,19 @@ export class WsClient {
   }
 
   /** The first frame matching `match` (waiting for it). */
-  next(match: (f: any) => boolean, timeoutMs?: number): Promise<any> {
-    return this.until((frames) => frames.find(match), timeoutMs);
+  next(match: (f: any) => boolean): Promise<any> {
+    return this.until((frames) => frames.find(match), `a frame where ${match}`);
+  }
+
+  /**
+   * A ping answered by a pong. Frames on one socket arrive in the order the server wrote them, so
+   * whatever the server sent this socket before it handled the ping has arrived by then. A socket
+   * the server closed meanwhile has nothing more to say either.
+   */
+  async fence(): Promise<void> {
+    const ref = `fence-${randomUUID()}`;
+    this.send({ type: 'ping', ref });
+    await this.until((frames) => this.closeCode !== null || frames.some((f) => f.ref === ref), `the pong to ${ref}`);
   }
 
   events(conversationId?: string): any[] {

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Credential } from 'firebase-admin/app';
 import type { FcmOptions } from '../../src/push/index.js';
+import { GIVE_UP_AFTER_MS } from './waits.js';
 
 /**
  * A local stand-in for the FCM HTTP v1 endpoint: a real HTTPS server answering
@@ -117,10 +118,10 @@ export class FcmStandIn {
   }
 
   /** Waits until `predicate` holds. */
-  async until(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+  async until(predicate: () => boolean): Promise<void> {
+    const deadline = Date.now() + GIVE_UP_AFTER_MS;
     while (!predicate()) {
-      if (Date.now() > deadline) throw new Error(`FCM stand-in: timed out; delivered so far: ${JSON.stringify(this.delivered).slice(0, 1500)}`);
+      if (Date.now() > deadline) throw new Error(`FCM stand-in: gave up waiting for ${predicate}; delivered so far: ${JSON.stringify(this.delivered).slice(0, 1500)}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
         this.waiters.push(() => {

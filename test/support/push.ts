@@ -2,15 +2,16 @@ import assert from 'node:assert/strict';
 import { PUSH_CHECKPOINT } from '../../src/push/index.js';
 import type { ApiClient } from './client.js';
 import type { TestServer } from './server.js';
+import { eventually } from './waits.js';
 
 /** Resolves once the push worker has settled every event stored so far. */
-export async function pushSettled(server: TestServer, timeoutMs = 5000): Promise<void> {
+export async function pushSettled(server: TestServer): Promise<void> {
   const head = await server.store.headPosition();
-  const deadline = Date.now() + timeoutMs;
-  while (((await server.readStore.checkpoints())[PUSH_CHECKPOINT] ?? 0) < head) {
-    if (Date.now() > deadline) throw new Error(`push worker did not reach the head ${head}: ${JSON.stringify(await server.readStore.checkpoints())}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await eventually(
+    `the push worker to reach the head ${head}`,
+    () => server.readStore.checkpoints(),
+    (checkpoints) => (checkpoints[PUSH_CHECKPOINT] ?? 0) >= head,
+  );
 }
 
 export const registerDevice = async (api: ApiClient, user: { token: string }, token: string) => {
