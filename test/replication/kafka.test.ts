@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import type { RecordedEvent } from '../../src/eventstore/port.js';
+import { PUBLISHER_CHECKPOINT } from '../../src/replication/publisher.js';
 import { fromWire, topicOf } from '../../src/replication/wire.js';
 import { ApiClient } from '../support/client.js';
 import { profileEnv, startTestServer, type TestServer } from '../support/server.js';
@@ -28,6 +29,24 @@ async function until<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 3
     if (value) return value as NonNullable<T>;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Resolves once the consumer has read everything on the topic, after the publisher stored a
+ * checkpoint at or past `position`: what it will ever publish up to there is then counted, so a
+ * duplicate would show instead of being waited out with a sleep.
+ */
+async function readEverything(kafka: Kafka, server: TestServer, topic: string, position: number, messages: unknown[]): Promise<void> {
+  await until('the publisher past the last local event', async () => ((await server.readStore.checkpoints())[PUBLISHER_CHECKPOINT] ?? 0) >= position);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    const total = offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+    await until(`all ${total} messages of ${topic}`, () => messages.length >= total);
+  } finally {
+    await admin.disconnect();
   }
 }
 
@@ -74,8 +93,7 @@ if (!brokers) {
       const local = (await server.store.readAll(0, 10_000)).filter((e) => e.metadata.originDc === profile.DC_ID);
       const { messages, consumer } = await readTopic(kafka, topicOf(profile.DC_ID));
       consumers.push(consumer);
-      await until('all local events on the topic', () => messages.length >= local.length);
-      await new Promise((r) => setTimeout(r, 300));
+      await readEverything(kafka, server, topicOf(profile.DC_ID), local[local.length - 1]!.position, messages);
       assert.equal(messages.length, local.length, 'each event exactly once');
       assert.deepEqual(new Set(messages.map((m) => m.event.metadata.eventId)), new Set(local.map((e) => e.metadata.eventId)));
       assert.ok(messages.every((m) => m.key === m.event.streamId));
@@ -98,8 +116,7 @@ if (!brokers) {
       const c = await api.direct(a, b);
       await api.send(a, c, 'after the restart');
       const local = (await server.store.readAll(0, 100_000)).filter((e) => e.metadata.originDc === profile.DC_ID);
-      await until('events published after the restart', () => messages.length >= local.length);
-      await new Promise((r) => setTimeout(r, 300));
+      await readEverything(kafka, server, topicOf(profile.DC_ID), local[local.length - 1]!.position, messages);
       const ids = messages.map((m) => m.event.metadata.eventId);
       assert.equal(ids.length, local.length);
       assert.equal(new Set(ids).size, ids.length);
@@ -122,12 +139,14 @@ if (!brokers) {
       await producer.connect();
       await producer.send({ topic: topicOf(profile.DC_ID), messages: [{ key: sent!.streamId, value: JSON.stringify(sent) }] });
       await producer.disconnect();
-      await new Promise((r) => setTimeout(r, 1500));
-      assert.equal(await busiest(), 4);
+      // A fence: the next message of the same stream lands in the same partition, after the repeat.
+      await api.send(b, c, 'after the repeat');
+      await until('the message after the repeat', async () => (await busiest()) >= 5);
+      assert.equal(await busiest(), 5);
       const report = (await api.request('GET', '/v1/admin/analytics', { token: ADMIN_TOKEN })).body;
       const today = new Date().toISOString().slice(0, 10);
       assert.ok(report.dailyActiveSenders.find((d: any) => d.day === today).senders >= 2);
-      assert.ok(report.messagesPerHour.some((h: any) => h.conversationId === c && h.messages === 4));
+      assert.ok(report.messagesPerHour.some((h: any) => h.conversationId === c && h.messages === 5));
       assert.equal((await api.request('GET', '/v1/admin/analytics')).status, 401);
       const user = await api.user('z');
       assert.equal((await api.request('GET', '/v1/admin/analytics', { token: user.token })).status, 403);
