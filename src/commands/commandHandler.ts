@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { WrongExpectedRevision } from '../domain/errors.js';
+import { DomainError, WrongExpectedRevision } from '../domain/errors.js';
 import { CURRENT_SCHEMA_VERSION, type DomainEvent, type EventMetadata } from '../domain/events.js';
+import { appendedSize } from '../eventstore/appendSize.js';
 import type { EventStore, EventToAppend } from '../eventstore/port.js';
 import { expectedAfter } from '../eventstore/expectedRevision.js';
-import { writable, type StateCache } from '../eventstore/stateCache.js';
+import { writable, type Folded, type StateCache } from '../eventstore/stateCache.js';
 import type { Decider } from './decider.js';
 
 export interface CommandContext {
@@ -33,6 +34,17 @@ interface Job<S, C, E, R> {
   reject(error: unknown): void;
 }
 
+type AnyJob<S, C, E> = Job<S, C, E, unknown>;
+
+/** What one append of a batch carries, and the queued jobs that must wait for the next one. */
+interface Batch<S, C, E> {
+  accepted: { job: AnyJob<S, C, E>; events: AppendedEvent<E>[]; reply: unknown }[];
+  toAppend: EventToAppend[];
+  /** The loaded state with the accepted events folded in: what the cache holds once they are stored. */
+  state: S;
+  deferred: AnyJob<S, C, E>[];
+}
+
 const MAX_CONFLICT_RETRIES = 8;
 
 /**
@@ -40,12 +52,14 @@ const MAX_CONFLICT_RETRIES = 8;
  * retry on a conflict. Commands for the same stream queue up and are decided one after another
  * against the evolving state, then appended together: a busy conversation costs one append per
  * batch, not one per message, and its commands never conflict with each other in this process.
+ * A batch stops at the store's `maxAppendBytes`; the commands after that point wait for the next
+ * append and are decided against the state the previous one stored, so the queue keeps its order.
  *
  * The batch's events fold into a private copy of the loaded snapshot, published to the cache only
  * once the append is durable: nobody, not even a concurrent load, sees events that were never stored.
  */
 export class CommandHandler<S extends object, C, E extends DomainEvent> {
-  private readonly queues = new Map<string, Job<S, C, E, unknown>[]>();
+  private readonly queues = new Map<string, AnyJob<S, C, E>[]>();
 
   constructor(
     private readonly store: EventStore,
@@ -62,7 +76,7 @@ export class CommandHandler<S extends object, C, E extends DomainEvent> {
     reply: (state: S, events: AppendedEvent<E>[]) => R = () => undefined as R,
   ): Promise<Outcome<E, R>> {
     return new Promise((resolve, reject) => {
-      const job = { command, context, reply, resolve, reject } as Job<S, C, E, unknown>;
+      const job = { command, context, reply, resolve, reject } as AnyJob<S, C, E>;
       const queue = this.queues.get(id);
       if (queue) {
         queue.push(job);
@@ -74,72 +88,99 @@ export class CommandHandler<S extends object, C, E extends DomainEvent> {
   }
 
   private async drain(id: string): Promise<void> {
+    let waiting: AnyJob<S, C, E>[] = [];
     for (;;) {
-      const jobs = this.queues.get(id)!;
-      if (jobs.length === 0) {
+      // Jobs a full append left over were queued before anything queued since, so they go first.
+      waiting = [...waiting, ...this.queues.get(id)!];
+      this.queues.set(id, []);
+      if (waiting.length === 0) {
         this.queues.delete(id);
         return;
       }
-      this.queues.set(id, []);
-      await this.runBatch(id, jobs);
+      waiting = await this.runBatch(id, waiting);
     }
   }
 
-  private async runBatch(id: string, jobs: Job<S, C, E, unknown>[]): Promise<void> {
+  /** Appends the jobs at the head of `jobs` that fit in one append; returns those left for the next. */
+  private async runBatch(id: string, jobs: AnyJob<S, C, E>[]): Promise<AnyJob<S, C, E>[]> {
     for (let attempt = 0; ; attempt++) {
       let folded;
       try {
         folded = await this.cache.load(id);
       } catch (error) {
         for (const job of jobs) job.reject(error);
-        return;
+        return [];
       }
-      const expected = expectedAfter(folded.revision);
-      const accepted: { job: Job<S, C, E, unknown>; events: AppendedEvent<E>[]; reply: unknown }[] = [];
-      const toAppend: EventToAppend[] = [];
-      let seq = folded.revision;
-      let state = folded.state;
-      for (const job of jobs) {
-        let decided: E[];
-        try {
-          decided = this.decider.decide(state, job.command);
-        } catch (error) {
-          job.reject(error);
-          continue;
-        }
-        const at = new Date().toISOString();
-        const events = decided.map((event) => ({ event, seq: ++seq, at, eventId: randomUUID() }));
-        // Later commands in the batch are decided against the state these events produce.
-        for (const e of events) state = this.decider.evolve(writable(state), e.event, e.seq, e.at);
-        for (const e of events) toAppend.push(this.toStored(e, job.context));
-        accepted.push({ job, events, reply: job.reply(state, events) });
-      }
-      if (toAppend.length === 0) {
-        for (const a of accepted) a.job.resolve({ events: [], position: 0, reply: a.reply });
-        return;
+      const batch = this.decideBatch(folded, jobs);
+      if (batch.toAppend.length === 0) {
+        for (const a of batch.accepted) a.job.resolve({ events: [], position: 0, reply: a.reply });
+        return batch.deferred;
       }
       try {
-        const result = await this.store.append(this.streamOf(id), toAppend, expected);
-        this.cache.set(id, { state, revision: result.nextExpectedRevision });
-        for (const a of accepted) {
+        const result = await this.store.append(this.streamOf(id), batch.toAppend, expectedAfter(folded.revision));
+        this.cache.set(id, { state: batch.state, revision: result.nextExpectedRevision });
+        for (const a of batch.accepted) {
           a.job.resolve({ events: a.events, position: a.events.length ? result.position : 0, reply: a.reply });
         }
-        return;
+        return batch.deferred;
       } catch (error) {
         if (!(error instanceof WrongExpectedRevision) || attempt >= MAX_CONFLICT_RETRIES) {
-          for (const a of accepted) a.job.reject(error);
-          return;
+          for (const a of batch.accepted) a.job.reject(error);
+          return batch.deferred;
         }
-        jobs = accepted.map((a) => a.job);
+        jobs = [...batch.accepted.map((a) => a.job), ...batch.deferred];
         await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)));
       }
     }
+  }
+
+  /**
+   * Decides `jobs` in order against `folded`, each against the state the ones before it produce, until
+   * the next job's events would take the append past the store's bound: that job and all after it are
+   * deferred, not skipped, so no command overtakes another. A job refused by the decider, or whose
+   * events alone exceed the bound, is rejected here and the others go on without it.
+   */
+  private decideBatch(folded: Folded<S>, jobs: AnyJob<S, C, E>[]): Batch<S, C, E> {
+    const maxBytes = this.store.maxAppendBytes;
+    const batch: Batch<S, C, E> = { accepted: [], toAppend: [], state: folded.state, deferred: [] };
+    let bytes = 0;
+    let seq = folded.revision;
+    for (const [index, job] of jobs.entries()) {
+      let decided: E[];
+      try {
+        decided = this.decider.decide(batch.state, job.command);
+      } catch (error) {
+        job.reject(error);
+        continue;
+      }
+      const at = new Date().toISOString();
+      const events = decided.map((event, i) => ({ event, seq: seq + 1 + i, at, eventId: randomUUID() }));
+      const stored = events.map((e) => this.toStored(e, job.context));
+      const size = stored.reduce((total, e) => total + appendedSize(e), 0);
+      if (size > maxBytes) {
+        job.reject(tooLargeForOneAppend(size, maxBytes));
+        continue;
+      }
+      if (bytes + size > maxBytes) {
+        batch.deferred = jobs.slice(index);
+        return batch;
+      }
+      bytes += size;
+      seq += events.length;
+      for (const e of events) batch.state = this.decider.evolve(writable(batch.state), e.event, e.seq, e.at);
+      batch.toAppend.push(...stored);
+      batch.accepted.push({ job, events, reply: job.reply(batch.state, events) });
+    }
+    return batch;
   }
 
   private toStored(e: AppendedEvent<E>, context: CommandContext): EventToAppend {
     return { type: e.event.type, data: e.event.data, metadata: eventMetadata(this.originDc, context, e.eventId, e.at) };
   }
 }
+
+const tooLargeForOneAppend = (bytes: number, maxBytes: number) =>
+  new DomainError('too_large', `the command's events take ${bytes} bytes, over the ${maxBytes} bytes the event store takes in one append`);
 
 export function eventMetadata(
   originDc: string,

@@ -22,6 +22,7 @@ import {
 import { parseStreamId } from '../domain/streams.js';
 import { appendAt } from './appendAt.js';
 import { assertAppendable } from './appendInput.js';
+import { MAX_APPEND_BYTES } from './appendSize.js';
 import { readWithin, within } from './esdbDeadline.js';
 import { isUnavailable, mayHaveBeenWritten, translateError, unavailable } from './esdbErrors.js';
 import { fromEsdbPosition, toEsdbPosition } from './esdbPosition.js';
@@ -68,6 +69,8 @@ const MAX_ALL_PAGE = 1024;
  * recognises a retried append; global positions are log offsets (see esdbPosition.ts).
  */
 export class EsdbEventStore implements EventStore {
+  /** The server's default `MaxAppendSize` (see appendSize.ts). */
+  readonly maxAppendBytes = MAX_APPEND_BYTES;
   private readonly options: Required<Omit<EsdbEventStoreOptions, 'onSkippedRecord'>> & Pick<EsdbEventStoreOptions, 'onSkippedRecord'>;
 
   constructor(

@@ -66,6 +66,11 @@ export interface SubscribeOptions {
 
 export interface EventStore {
   /**
+   * The most one append may carry, counted by `appendedSize` (appendSize.ts): a writer that batches
+   * splits its appends to stay under it, since EventStoreDB refuses a larger append as a whole.
+   */
+  readonly maxAppendBytes: number;
+  /**
    * Appends atomically, after checking `expected`. Product code passes `no_stream` or an exact revision
    * (`expectedAfter`): with those, a retry with the same event ids returns the original result and stores
    * nothing twice on every adapter, also after a store restart. An append whose outcome the store could

@@ -4,6 +4,7 @@ import { WrongExpectedRevision } from '../domain/errors.js';
 import type { EventMetadata } from '../domain/events.js';
 import { appendAt } from './appendAt.js';
 import { assertAppendable } from './appendInput.js';
+import { MAX_APPEND_BYTES } from './appendSize.js';
 import { satisfiesExpected, type ExpectedRevision } from './expectedRevision.js';
 import { subscriptionLoop } from './subscriptionLoop.js';
 import type {
@@ -44,6 +45,8 @@ const EXTERNAL_WRITER_POLL_MS = 250;
  * expected-revision check and its own outcome through a savepoint.
  */
 export class SqliteEventStore implements EventStore, EventStoreStats {
+  /** SQLite itself would take more; EventStoreDB's bound keeps writers' batches the same on both stores. */
+  readonly maxAppendBytes = MAX_APPEND_BYTES;
   private pending: PendingAppend[] = [];
   private flushScheduled = false;
   private commitWaiters: (() => void)[] = [];

@@ -5,6 +5,7 @@ import type { Metrics } from './metrics.js';
 /** An EventStore that times appends and counts sent messages, around any adapter. */
 export function instrumentEventStore(inner: EventStore, { appendDuration, messagesSent }: Metrics): EventStore {
   return {
+    maxAppendBytes: inner.maxAppendBytes,
     async append(streamId: string, events: EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
       const end = appendDuration.startTimer();
       try {

@@ -23,6 +23,7 @@ const sparseEvents = (events: RecordedEvent[]) => events.map((e) => ({ ...e, pos
  */
 export function sparsePositions(inner: EventStore): EventStore {
   return {
+    maxAppendBytes: inner.maxAppendBytes,
     async append(streamId, events, expected) {
       const result = await inner.append(streamId, events, expected);
       return { ...result, position: toSparse(result.position) };
