@@ -1,50 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { DeciderSpecification, MINUTE, T0, happenedAt, iso, oneMinutePerSeq } from '../../test/support/specification.js';
 import type { ConversationCommand } from '../domain/commands.js';
-import {
-  EDIT_WINDOW_MS,
-  PREVIEW_LENGTH,
-  evolveConversation,
-  initialConversationState,
-  messagesUpTo,
-  visibleUpTo,
-  type ConversationState,
-} from '../domain/conversation.js';
-import { DomainError, type DomainErrorCode } from '../domain/errors.js';
+import { EDIT_WINDOW_MS, PREVIEW_LENGTH, messagesUpTo, visibleUpTo, type ConversationState } from '../domain/conversation.js';
 import type { ConversationEvent, Role } from '../domain/events.js';
-import { decideConversation } from './conversation.decider.js';
+import { conversationDecider } from './conversation.decider.js';
 
 // ---------------------------------------------------------------------------------------------
-// Helpers: events, commands and a fold that plays events at increasing seqs and given times.
+// Events and commands. Untimed events happen one minute per seq after T0.
 // ---------------------------------------------------------------------------------------------
 
 const CID = 'c1';
-const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
-const T0 = Date.parse('2024-03-01T12:00:00.000Z');
-const iso = (ms: number) => new Date(ms).toISOString();
-/** Untimed events happen one minute per seq after T0. */
-const defaultAtMs = (seq: number) => T0 + seq * MINUTE;
-
-/** Folds events into `state` at seqs lastSeq+1, lastSeq+2, ... at `atMs` (or one minute per seq). */
-function fold(events: ConversationEvent[], state = initialConversationState(CID), atMs?: number): ConversationState {
-  for (const event of events) {
-    const seq = state.lastSeq + 1;
-    evolveConversation(state, event, seq, iso(atMs ?? defaultAtMs(seq)));
-  }
-  return state;
-}
-
-/** Decides a command and folds what it produced (as the command handler does). */
-function run(state: ConversationState, command: ConversationCommand, atMs?: number): ConversationEvent[] {
-  const events = decideConversation(state, command);
-  fold(events, state, atMs);
-  return events;
-}
-
-const refusedWith = (code: DomainErrorCode) => (e: unknown) => e instanceof DomainError && e.code === code;
-const assertRefused = (state: ConversationState, command: ConversationCommand, code: DomainErrorCode) =>
-  assert.throws(() => decideConversation(state, command), refusedWith(code));
+const given = DeciderSpecification.for(conversationDecider, { id: CID });
 
 const created = (kind: 'group' | 'direct', members: [string, Role][]): ConversationEvent => ({
   type: 'ConversationCreated',
@@ -61,7 +29,7 @@ const groupOf = (owner: string, ...others: string[]) =>
   created('group', [[owner, 'owner'], ...others.map((o): [string, Role] => [o, 'member'])]);
 const directOf = (a: string, b: string) => created('direct', [[a, 'member'], [b, 'member']]);
 const messageId = (senderId: string, clientMsgId: string) => `msg-${senderId}-${clientMsgId}`;
-const sent = (senderId: string, clientMsgId: string, text = `text of ${clientMsgId}`): ConversationEvent => ({
+const sent = (senderId: string, clientMsgId: string, text = 'hello'): ConversationEvent => ({
   type: 'MessageSent',
   data: { messageId: messageId(senderId, clientMsgId), senderId, clientMsgId, kind: 'text', text, media: null },
 });
@@ -77,10 +45,20 @@ const roleChanged = (userId: string, role: Role, changedBy = 'alice'): Conversat
   type: 'MemberRoleChanged',
   data: { userId, role, changedBy },
 });
+const updated = (data: { title?: string; avatar?: string | null; announcement?: string | null; updatedBy: string }): ConversationEvent => ({
+  type: 'ConversationUpdated',
+  data,
+});
+const edited = (seq: number, sender: string, clientMsgId: string, text = 'edited'): ConversationEvent => ({
+  type: 'MessageEdited',
+  data: { messageId: messageId(sender, clientMsgId), seq, editorId: sender, text },
+});
 const recalled = (seq: number, sender: string, clientMsgId: string, recalledBy: string): ConversationEvent => ({
   type: 'MessageRecalled',
   data: { messageId: messageId(sender, clientMsgId), seq, recalledBy },
 });
+const delivered = (userId: string, upToSeq: number): ConversationEvent => ({ type: 'MessagesDelivered', data: { userId, upToSeq } });
+const read = (userId: string, upToSeq: number): ConversationEvent => ({ type: 'MessageRead', data: { userId, upToSeq } });
 
 const send = (senderId: string, clientMsgId: string, text = 'hello'): Extract<ConversationCommand, { type: 'sendMessage' }> => ({
   type: 'sendMessage',
@@ -134,95 +112,88 @@ const create = (
 });
 
 /** alice owner, adam and ann admins, bob and carol members (seq 0..2). */
-const team = () =>
-  fold([groupOf('alice', 'adam', 'ann', 'bob', 'carol'), roleChanged('adam', 'admin'), roleChanged('ann', 'admin')]);
+const teamHistory = [groupOf('alice', 'adam', 'ann', 'bob', 'carol'), roleChanged('adam', 'admin'), roleChanged('ann', 'admin')];
+const team = given(teamHistory);
+const direct = given([directOf('amy', 'zed')]);
 const roleOf = (state: ConversationState, userId: string) => state.members.get(userId)?.role;
+/** alice hands ownership to bob: bob first, then alice becomes admin. */
+const handedOverToBob = [roleChanged('bob', 'owner'), roleChanged('alice', 'admin')];
 
 // ---------------------------------------------------------------------------------------------
 
 describe('conversation decider: create', () => {
   it('creates a direct conversation with exactly one other member, both plain members, no title', () => {
-    const events = decideConversation(initialConversationState(CID), create('direct', 'amy', ['zed']));
-    assert.deepEqual(events, [
-      {
-        type: 'ConversationCreated',
-        data: {
-          conversationId: CID,
-          kind: 'direct',
-          title: null,
-          createdBy: 'amy',
-          members: [
-            { userId: 'amy', role: 'member' },
-            { userId: 'zed', role: 'member' },
-          ],
-          homeDc: 'dc1',
+    given([])
+      .when(create('direct', 'amy', ['zed']))
+      .then([
+        {
+          type: 'ConversationCreated',
+          data: {
+            conversationId: CID,
+            kind: 'direct',
+            title: null,
+            createdBy: 'amy',
+            members: [
+              { userId: 'amy', role: 'member' },
+              { userId: 'zed', role: 'member' },
+            ],
+            homeDc: 'dc1',
+          },
         },
-      },
-    ]);
+      ]);
   });
 
   it('ignores the creator and duplicates in the member ids of a direct conversation', () => {
-    const [event] = decideConversation(initialConversationState(CID), create('direct', 'amy', ['amy', 'zed', 'zed']));
-    assert.equal(event?.type, 'ConversationCreated');
-    assert.deepEqual(
-      event?.type === 'ConversationCreated' && event.data.members.map((m) => m.userId),
-      ['amy', 'zed'],
-    );
+    given([]).when(create('direct', 'amy', ['amy', 'zed', 'zed'])).then([directOf('amy', 'zed')]);
   });
 
   it('refuses a direct conversation without exactly one other member', () => {
-    const empty = initialConversationState(CID);
-    assertRefused(empty, create('direct', 'amy', []), 'validation_failed');
-    assertRefused(empty, create('direct', 'amy', ['amy']), 'validation_failed');
-    assertRefused(empty, create('direct', 'amy', ['zed', 'bob']), 'validation_failed');
+    given([]).when(create('direct', 'amy', [])).thenThrows('validation_failed');
+    given([]).when(create('direct', 'amy', ['amy'])).thenThrows('validation_failed');
+    given([]).when(create('direct', 'amy', ['zed', 'bob'])).thenThrows('validation_failed');
   });
 
   it('creates a group with the creator as owner and deduplicated members', () => {
-    const events = decideConversation(
-      initialConversationState(CID),
-      create('group', 'alice', ['bob', 'carol', 'bob', 'alice', 'carol']),
-    );
-    assert.deepEqual(events, [
-      {
-        type: 'ConversationCreated',
-        data: {
-          conversationId: CID,
-          kind: 'group',
-          title: 'Team',
-          createdBy: 'alice',
-          members: [
-            { userId: 'alice', role: 'owner' },
-            { userId: 'bob', role: 'member' },
-            { userId: 'carol', role: 'member' },
-          ],
-          homeDc: 'dc1',
+    given([])
+      .when(create('group', 'alice', ['bob', 'carol', 'bob', 'alice', 'carol']))
+      .then([
+        {
+          type: 'ConversationCreated',
+          data: {
+            conversationId: CID,
+            kind: 'group',
+            title: 'Team',
+            createdBy: 'alice',
+            members: [
+              { userId: 'alice', role: 'owner' },
+              { userId: 'bob', role: 'member' },
+              { userId: 'carol', role: 'member' },
+            ],
+            homeDc: 'dc1',
+          },
         },
-      },
-    ]);
+      ]);
   });
 
   it('allows a group of exactly the maximum size (creator included) and refuses one more', () => {
-    const empty = initialConversationState(CID);
-    const atMax = decideConversation(empty, create('group', 'alice', ['u1', 'u2', 'u3'], 4));
-    assert.equal(atMax.length, 1);
-    assertRefused(empty, create('group', 'alice', ['u1', 'u2', 'u3', 'u4'], 4), 'too_large');
+    given([]).when(create('group', 'alice', ['u1', 'u2', 'u3'], 4)).then([groupOf('alice', 'u1', 'u2', 'u3')]);
+    given([]).when(create('group', 'alice', ['u1', 'u2', 'u3', 'u4'], 4)).thenThrows('too_large');
     // Duplicates and the creator do not count twice.
-    assert.equal(decideConversation(empty, create('group', 'alice', ['u1', 'u1', 'alice', 'u2', 'u3'], 4)).length, 1);
+    given([]).when(create('group', 'alice', ['u1', 'u1', 'alice', 'u2', 'u3'], 4)).then([groupOf('alice', 'u1', 'u2', 'u3')]);
   });
 
   it('refuses to create a conversation that already exists', () => {
-    assertRefused(fold([groupOf('alice', 'bob')]), create('group', 'alice', ['bob']), 'conflict');
+    given([groupOf('alice', 'bob')]).when(create('group', 'alice', ['bob'])).thenThrows('conflict');
   });
 
   it('refuses every other command on a conversation that does not exist', () => {
-    const empty = initialConversationState(CID);
-    assertRefused(empty, send('alice', 'k1'), 'not_found');
-    assertRefused(empty, addMember('alice', 'bob'), 'not_found');
-    assertRefused(empty, markRead('alice', 0), 'not_found');
+    given([]).when(send('alice', 'k1')).thenThrows('not_found');
+    given([]).when(addMember('alice', 'bob')).thenThrows('not_found');
+    given([]).when(markRead('alice', 0)).thenThrows('not_found');
   });
 
   it('evolves a created conversation: members joined at seq 0 with markers at 0, times recorded', () => {
-    const state = fold([groupOf('alice', 'bob')]);
+    const { state } = given([groupOf('alice', 'bob')]);
     assert.equal(state.exists, true);
     assert.equal(state.lastSeq, 0);
     assert.equal(state.kind, 'group');
@@ -237,160 +208,125 @@ describe('conversation decider: create', () => {
 
 describe('conversation decider: add member', () => {
   it('lets the owner and admins add a member', () => {
-    const state = team();
-    assert.deepEqual(decideConversation(state, addMember('alice', 'dave')), [
-      { type: 'MemberAdded', data: { userId: 'dave', role: 'member', addedBy: 'alice' } },
-    ]);
-    assert.deepEqual(decideConversation(state, addMember('adam', 'dave')), [
-      { type: 'MemberAdded', data: { userId: 'dave', role: 'member', addedBy: 'adam' } },
-    ]);
+    team.when(addMember('alice', 'dave')).then([added('dave', 'alice')]);
+    team.when(addMember('adam', 'dave')).then([added('dave', 'adam')]);
   });
 
   it('refuses plain members (forbidden) and non-members (not_a_member)', () => {
-    const state = team();
-    assertRefused(state, addMember('bob', 'dave'), 'forbidden');
-    assertRefused(state, addMember('stranger', 'dave'), 'not_a_member');
+    team.when(addMember('bob', 'dave')).thenThrows('forbidden');
+    team.when(addMember('stranger', 'dave')).thenThrows('not_a_member');
   });
 
   it('refuses adding to a direct conversation', () => {
-    assertRefused(fold([directOf('amy', 'zed')]), addMember('amy', 'dave'), 'forbidden');
+    direct.when(addMember('amy', 'dave')).thenThrows('forbidden');
   });
 
   it('appends nothing when the user already is a member', () => {
-    assert.deepEqual(decideConversation(team(), addMember('alice', 'bob')), []);
-    assert.deepEqual(decideConversation(team(), addMember('alice', 'adam')), []);
+    team.when(addMember('alice', 'bob')).thenNothingHappened();
+    team.when(addMember('alice', 'adam')).thenNothingHappened();
   });
 
   it('refuses a member past the maximum group size', () => {
-    const state = fold([groupOf('alice', 'bob', 'carol')]);
-    assertRefused(state, addMember('alice', 'dave', 3), 'too_large');
-    assert.equal(decideConversation(state, addMember('alice', 'dave', 4)).length, 1);
+    const trio = given([groupOf('alice', 'bob', 'carol')]);
+    trio.when(addMember('alice', 'dave', 3)).thenThrows('too_large');
+    trio.when(addMember('alice', 'dave', 4)).then([added('dave')]);
   });
 
   it('a member joining later starts with markers at the join seq', () => {
-    const state = fold([groupOf('alice', 'bob'), sent('alice', 'k1'), added('dave')]);
+    const { state } = given([groupOf('alice', 'bob'), sent('alice', 'k1'), added('dave')]);
     assert.deepEqual(state.members.get('dave'), { role: 'member', joinedSeq: 2, deliveredSeq: 2, readSeq: 2 });
-    assert.equal(state.lastActivityAt, iso(defaultAtMs(2)));
+    assert.equal(state.lastActivityAt, oneMinutePerSeq(2));
   });
 });
 
 describe('conversation decider: remove member', () => {
   it('lets the owner remove members and admins', () => {
-    const state = team();
-    assert.deepEqual(decideConversation(state, removeMember('alice', 'bob')), [
-      { type: 'MemberRemoved', data: { userId: 'bob', removedBy: 'alice' } },
-    ]);
-    assert.deepEqual(decideConversation(state, removeMember('alice', 'adam')), [
-      { type: 'MemberRemoved', data: { userId: 'adam', removedBy: 'alice' } },
-    ]);
+    team.when(removeMember('alice', 'bob')).then([removed('bob', 'alice')]);
+    team.when(removeMember('alice', 'adam')).then([removed('adam', 'alice')]);
   });
 
   it('lets an admin remove a plain member, but not another admin or the owner', () => {
-    const state = team();
-    assert.deepEqual(decideConversation(state, removeMember('adam', 'bob')), [
-      { type: 'MemberRemoved', data: { userId: 'bob', removedBy: 'adam' } },
-    ]);
-    assertRefused(state, removeMember('adam', 'ann'), 'forbidden');
-    assertRefused(state, removeMember('adam', 'alice'), 'forbidden');
+    team.when(removeMember('adam', 'bob')).then([removed('bob', 'adam')]);
+    team.when(removeMember('adam', 'ann')).thenThrows('forbidden');
+    team.when(removeMember('adam', 'alice')).thenThrows('forbidden');
   });
 
   it('refuses a plain member removing someone else', () => {
-    assertRefused(team(), removeMember('bob', 'carol'), 'forbidden');
+    team.when(removeMember('bob', 'carol')).thenThrows('forbidden');
   });
 
   it('lets members and admins leave by removing themselves', () => {
-    const state = team();
-    assert.deepEqual(decideConversation(state, removeMember('bob', 'bob')), [
-      { type: 'MemberRemoved', data: { userId: 'bob', removedBy: 'bob' } },
-    ]);
-    assert.deepEqual(decideConversation(state, removeMember('adam', 'adam')), [
-      { type: 'MemberRemoved', data: { userId: 'adam', removedBy: 'adam' } },
-    ]);
+    team.when(removeMember('bob', 'bob')).then([removed('bob', 'bob')]);
+    team.when(removeMember('adam', 'adam')).then([removed('adam', 'adam')]);
   });
 
   it('refuses the owner leaving (conflict): ownership must be handed over first', () => {
-    const state = team();
-    assertRefused(state, removeMember('alice', 'alice'), 'conflict');
-    run(state, changeRole('alice', 'bob', 'owner'));
-    assert.deepEqual(decideConversation(state, removeMember('alice', 'alice')), [
-      { type: 'MemberRemoved', data: { userId: 'alice', removedBy: 'alice' } },
-    ]);
+    team.when(removeMember('alice', 'alice')).thenThrows('conflict');
+    team
+      .when(changeRole('alice', 'bob', 'owner'))
+      .then(handedOverToBob)
+      .when(removeMember('alice', 'alice'))
+      .then([removed('alice', 'alice')]);
   });
 
   it('answers not_found for an unknown or already removed member', () => {
-    const state = team();
-    assertRefused(state, removeMember('alice', 'nobody'), 'not_found');
-    run(state, removeMember('alice', 'bob'));
-    assertRefused(state, removeMember('alice', 'bob'), 'not_found');
+    team.when(removeMember('alice', 'nobody')).thenThrows('not_found');
+    team.when(removeMember('alice', 'bob')).then([removed('bob')]).when(removeMember('alice', 'bob')).thenThrows('not_found');
   });
 
   it('refuses actors who are not members, and any removal in a direct conversation', () => {
-    assertRefused(team(), removeMember('stranger', 'bob'), 'not_a_member');
-    const direct = fold([directOf('amy', 'zed')]);
-    assertRefused(direct, removeMember('amy', 'zed'), 'forbidden');
-    assertRefused(direct, removeMember('amy', 'amy'), 'forbidden');
+    team.when(removeMember('stranger', 'bob')).thenThrows('not_a_member');
+    direct.when(removeMember('amy', 'zed')).thenThrows('forbidden');
+    direct.when(removeMember('amy', 'amy')).thenThrows('forbidden');
   });
 });
 
 describe('conversation decider: change role', () => {
   it('lets the owner promote and demote', () => {
-    const state = team();
-    assert.deepEqual(decideConversation(state, changeRole('alice', 'bob', 'admin')), [
-      { type: 'MemberRoleChanged', data: { userId: 'bob', role: 'admin', changedBy: 'alice' } },
-    ]);
-    assert.deepEqual(decideConversation(state, changeRole('alice', 'adam', 'member')), [
-      { type: 'MemberRoleChanged', data: { userId: 'adam', role: 'member', changedBy: 'alice' } },
-    ]);
+    team.when(changeRole('alice', 'bob', 'admin')).then([roleChanged('bob', 'admin')]);
+    team.when(changeRole('alice', 'adam', 'member')).then([roleChanged('adam', 'member')]);
   });
 
   it('hands ownership over with two events: the new owner, then the old owner becomes admin', () => {
-    const state = team();
-    const events = run(state, changeRole('alice', 'bob', 'owner'));
-    assert.deepEqual(events, [
-      { type: 'MemberRoleChanged', data: { userId: 'bob', role: 'owner', changedBy: 'alice' } },
-      { type: 'MemberRoleChanged', data: { userId: 'alice', role: 'admin', changedBy: 'alice' } },
-    ]);
-    assert.equal(roleOf(state, 'bob'), 'owner');
-    assert.equal(roleOf(state, 'alice'), 'admin');
-    const owners = [...state.members.values()].filter((m) => m.role === 'owner');
+    const handedOver = team.when(changeRole('alice', 'bob', 'owner')).then(handedOverToBob);
+    assert.equal(roleOf(handedOver.state, 'bob'), 'owner');
+    assert.equal(roleOf(handedOver.state, 'alice'), 'admin');
+    const owners = [...handedOver.state.members.values()].filter((m) => m.role === 'owner');
     assert.equal(owners.length, 1);
     // The former owner has lost the owner's powers.
-    assertRefused(state, changeRole('alice', 'carol', 'owner'), 'forbidden');
-    assertRefused(state, changeRole('alice', 'bob', 'member'), 'forbidden');
+    handedOver.when(changeRole('alice', 'carol', 'owner')).thenThrows('forbidden');
+    handedOver.when(changeRole('alice', 'bob', 'member')).thenThrows('forbidden');
   });
 
   it('lets admins promote and demote members, but not touch ownership', () => {
-    const state = team();
-    assert.deepEqual(run(state, changeRole('adam', 'carol', 'admin')), [
-      { type: 'MemberRoleChanged', data: { userId: 'carol', role: 'admin', changedBy: 'adam' } },
-    ]);
-    assert.deepEqual(run(state, changeRole('adam', 'carol', 'member')), [
-      { type: 'MemberRoleChanged', data: { userId: 'carol', role: 'member', changedBy: 'adam' } },
-    ]);
-    assertRefused(state, changeRole('adam', 'carol', 'owner'), 'forbidden');
-    assertRefused(state, changeRole('adam', 'alice', 'member'), 'forbidden');
+    const afterBoth = team
+      .when(changeRole('adam', 'carol', 'admin'))
+      .then([roleChanged('carol', 'admin', 'adam')])
+      .when(changeRole('adam', 'carol', 'member'))
+      .then([roleChanged('carol', 'member', 'adam')]);
+    afterBoth.when(changeRole('adam', 'carol', 'owner')).thenThrows('forbidden');
+    afterBoth.when(changeRole('adam', 'alice', 'member')).thenThrows('forbidden');
   });
 
   it('appends nothing when the role does not change', () => {
-    assert.deepEqual(decideConversation(team(), changeRole('alice', 'adam', 'admin')), []);
-    assert.deepEqual(decideConversation(team(), changeRole('alice', 'alice', 'owner')), []);
+    team.when(changeRole('alice', 'adam', 'admin')).thenNothingHappened();
+    team.when(changeRole('alice', 'alice', 'owner')).thenNothingHappened();
   });
 
   it('refuses the owner changing their own role (conflict)', () => {
-    assertRefused(team(), changeRole('alice', 'alice', 'admin'), 'conflict');
+    team.when(changeRole('alice', 'alice', 'admin')).thenThrows('conflict');
   });
 
   it('is the owner\'s alone: plain members and admins are forbidden', () => {
-    const state = team();
-    assertRefused(state, changeRole('bob', 'carol', 'admin'), 'forbidden');
-    assertRefused(state, changeRole('adam', 'alice', 'member'), 'forbidden');
-    assertRefused(state, changeRole('adam', 'bob', 'owner'), 'forbidden');
+    team.when(changeRole('bob', 'carol', 'admin')).thenThrows('forbidden');
+    team.when(changeRole('adam', 'alice', 'member')).thenThrows('forbidden');
+    team.when(changeRole('adam', 'bob', 'owner')).thenThrows('forbidden');
   });
 
   it('answers not_found for an unknown target, not_a_member for a stranger, forbidden in direct', () => {
-    assertRefused(team(), changeRole('alice', 'nobody', 'admin'), 'not_found');
-    assertRefused(team(), changeRole('stranger', 'bob', 'admin'), 'not_a_member');
-    assertRefused(fold([directOf('amy', 'zed')]), changeRole('amy', 'zed', 'admin'), 'forbidden');
+    team.when(changeRole('alice', 'nobody', 'admin')).thenThrows('not_found');
+    team.when(changeRole('stranger', 'bob', 'admin')).thenThrows('not_a_member');
+    direct.when(changeRole('amy', 'zed', 'admin')).thenThrows('forbidden');
   });
 });
 
@@ -399,46 +335,43 @@ describe('conversation decider: update conversation', () => {
     ({ type: 'updateConversation', actorId, ...fields }) as ConversationCommand;
 
   it('carries only the fields that change', () => {
-    const state = team();
-    assert.deepEqual(decideConversation(state, update('alice', { title: 'Team', announcement: 'Standup at 9' })), [
-      { type: 'ConversationUpdated', data: { announcement: 'Standup at 9', updatedBy: 'alice' } },
-    ]);
-    assert.deepEqual(decideConversation(state, update('adam', { title: 'Renamed', avatar: null })), [
-      { type: 'ConversationUpdated', data: { title: 'Renamed', updatedBy: 'adam' } },
-    ]);
+    team
+      .when(update('alice', { title: 'Team', announcement: 'Standup at 9' }))
+      .then([updated({ announcement: 'Standup at 9', updatedBy: 'alice' })]);
+    team.when(update('adam', { title: 'Renamed', avatar: null })).then([updated({ title: 'Renamed', updatedBy: 'adam' })]);
   });
 
   it('appends nothing when nothing changes, including after folding the same update', () => {
-    const state = team();
-    assert.deepEqual(decideConversation(state, update('alice', {})), []);
-    assert.deepEqual(decideConversation(state, update('alice', { title: 'Team', avatar: null, announcement: null })), []);
-    run(state, update('alice', { title: 'New', avatar: 'a.png' }));
-    assert.equal(state.title, 'New');
-    assert.equal(state.avatar, 'a.png');
-    assert.deepEqual(decideConversation(state, update('alice', { title: 'New', avatar: 'a.png' })), []);
+    team.when(update('alice', {})).thenNothingHappened();
+    team.when(update('alice', { title: 'Team', avatar: null, announcement: null })).thenNothingHappened();
+    const renamed = team
+      .when(update('alice', { title: 'New', avatar: 'a.png' }))
+      .then([updated({ title: 'New', avatar: 'a.png', updatedBy: 'alice' })]);
+    assert.equal(renamed.state.title, 'New');
+    assert.equal(renamed.state.avatar, 'a.png');
+    renamed.when(update('alice', { title: 'New', avatar: 'a.png' })).thenNothingHappened();
   });
 
   it('clears a field with null', () => {
-    const state = team();
-    run(state, update('alice', { avatar: 'a.png' }));
-    assert.deepEqual(decideConversation(state, update('alice', { avatar: null })), [
-      { type: 'ConversationUpdated', data: { avatar: null, updatedBy: 'alice' } },
-    ]);
-    run(state, update('alice', { avatar: null }));
-    assert.equal(state.avatar, null);
-    assert.equal(state.title, 'Team');
+    const cleared = team
+      .when(update('alice', { avatar: 'a.png' }))
+      .then([updated({ avatar: 'a.png', updatedBy: 'alice' })])
+      .when(update('alice', { avatar: null }))
+      .then([updated({ avatar: null, updatedBy: 'alice' })]);
+    assert.equal(cleared.state.avatar, null);
+    assert.equal(cleared.state.title, 'Team');
   });
 
   it('is for the owner and admins of groups only', () => {
-    assertRefused(team(), update('bob', { title: 'Mine' }), 'forbidden');
-    assertRefused(team(), update('stranger', { title: 'Mine' }), 'not_a_member');
-    assertRefused(fold([directOf('amy', 'zed')]), update('amy', { title: 'Us' }), 'forbidden');
+    team.when(update('bob', { title: 'Mine' })).thenThrows('forbidden');
+    team.when(update('stranger', { title: 'Mine' })).thenThrows('not_a_member');
+    direct.when(update('amy', { title: 'Us' })).thenThrows('forbidden');
   });
 });
 
 describe('conversation decider: send', () => {
   it('sends a text message for a member', () => {
-    assert.deepEqual(decideConversation(team(), send('bob', 'k1', 'hi there')), [
+    team.when(send('bob', 'k1', 'hi there')).then([
       {
         type: 'MessageSent',
         data: { messageId: 'msg-bob-k1', senderId: 'bob', clientMsgId: 'k1', kind: 'text', text: 'hi there', media: null },
@@ -447,162 +380,142 @@ describe('conversation decider: send', () => {
   });
 
   it('refuses strangers and removed members (not_a_member)', () => {
-    const state = team();
-    assertRefused(state, send('stranger', 'k1'), 'not_a_member');
-    run(state, removeMember('alice', 'bob'));
-    assertRefused(state, send('bob', 'k1'), 'not_a_member');
+    team.when(send('stranger', 'k1')).thenThrows('not_a_member');
+    team.when(removeMember('alice', 'bob')).then([removed('bob')]).when(send('bob', 'k1')).thenThrows('not_a_member');
   });
 
   it('appends nothing for a clientMsgId the same sender already used', () => {
-    const state = team();
-    assert.equal(run(state, send('bob', 'k1')).length, 1);
-    assert.equal(state.recentByClientKey.get(`bob\u0000k1`), 3);
+    const afterK1 = team.when(send('bob', 'k1')).then([sent('bob', 'k1')]);
+    assert.equal(afterK1.state.recentByClientKey.get(`bob\u0000k1`), 3);
     // A retry (even with a fresh messageId and different text) is the same send.
-    assert.deepEqual(decideConversation(state, { ...send('bob', 'k1', 'other text'), messageId: 'fresh' }), []);
-    assert.equal(run(state, send('bob', 'k2')).length, 1);
+    afterK1.when({ ...send('bob', 'k1', 'other text'), messageId: 'fresh' }).thenNothingHappened();
+    afterK1.when(send('bob', 'k2')).then([sent('bob', 'k2')]);
   });
 
   it('appends the same clientMsgId from another sender', () => {
-    const state = team();
-    run(state, send('bob', 'k1'));
-    assert.deepEqual(decideConversation(state, send('carol', 'k1', 'mine')), [
-      {
-        type: 'MessageSent',
-        data: { messageId: 'msg-carol-k1', senderId: 'carol', clientMsgId: 'k1', kind: 'text', text: 'mine', media: null },
-      },
-    ]);
+    team
+      .when(send('bob', 'k1'))
+      .then([sent('bob', 'k1')])
+      .when(send('carol', 'k1', 'mine'))
+      .then([
+        {
+          type: 'MessageSent',
+          data: { messageId: 'msg-carol-k1', senderId: 'carol', clientMsgId: 'k1', kind: 'text', text: 'mine', media: null },
+        },
+      ]);
   });
 });
 
 describe('conversation decider: edit and recall', () => {
-  /** team() then bob's message at seq 3 and carol's at seq 4, both sent at T0 + 1h. */
-  const withMessages = () => fold([sent('bob', 'b1'), sent('carol', 'c1')], team(), T0 + HOUR);
   const SENT_AT = T0 + HOUR;
+  /** The team, then bob's message at seq 3 and carol's at seq 4, both sent at T0 + 1h. */
+  const messagesHistory = [...teamHistory, ...happenedAt(SENT_AT, [sent('bob', 'b1'), sent('carol', 'c1')])];
+  const withMessages = given(messagesHistory);
 
   it('lets the sender edit their message', () => {
-    assert.deepEqual(decideConversation(withMessages(), edit('bob', 3, SENT_AT + MINUTE, 'fixed')), [
-      { type: 'MessageEdited', data: { messageId: 'msg-bob-b1', seq: 3, editorId: 'bob', text: 'fixed' } },
-    ]);
+    withMessages.when(edit('bob', 3, SENT_AT + MINUTE, 'fixed')).then([edited(3, 'bob', 'b1', 'fixed')]);
   });
 
   it('answers not_found for a seq that is not a message', () => {
-    const state = withMessages();
-    assertRefused(state, edit('alice', 0, SENT_AT), 'not_found');
-    assertRefused(state, recall('alice', 1, SENT_AT), 'not_found');
+    withMessages.when(edit('alice', 0, SENT_AT)).thenThrows('not_found');
+    withMessages.when(recall('alice', 1, SENT_AT)).thenThrows('not_found');
   });
 
   it('refuses anyone else editing, admins and the owner included', () => {
-    const state = withMessages();
-    assertRefused(state, edit('carol', 3, SENT_AT), 'forbidden');
-    assertRefused(state, edit('adam', 3, SENT_AT), 'forbidden');
-    assertRefused(state, edit('alice', 3, SENT_AT), 'forbidden');
-    assertRefused(state, edit('stranger', 3, SENT_AT), 'not_a_member');
+    withMessages.when(edit('carol', 3, SENT_AT)).thenThrows('forbidden');
+    withMessages.when(edit('adam', 3, SENT_AT)).thenThrows('forbidden');
+    withMessages.when(edit('alice', 3, SENT_AT)).thenThrows('forbidden');
+    withMessages.when(edit('stranger', 3, SENT_AT)).thenThrows('not_a_member');
   });
 
   it('lets the sender recall, and admins and the owner recall anyone\'s message', () => {
-    const state = withMessages();
-    assert.deepEqual(decideConversation(state, recall('bob', 3, SENT_AT)), [
-      { type: 'MessageRecalled', data: { messageId: 'msg-bob-b1', seq: 3, recalledBy: 'bob' } },
-    ]);
-    assert.deepEqual(decideConversation(state, recall('adam', 3, SENT_AT)), [
-      { type: 'MessageRecalled', data: { messageId: 'msg-bob-b1', seq: 3, recalledBy: 'adam' } },
-    ]);
-    assert.deepEqual(decideConversation(state, recall('alice', 4, SENT_AT)), [
-      { type: 'MessageRecalled', data: { messageId: 'msg-carol-c1', seq: 4, recalledBy: 'alice' } },
-    ]);
+    withMessages.when(recall('bob', 3, SENT_AT)).then([recalled(3, 'bob', 'b1', 'bob')]);
+    withMessages.when(recall('adam', 3, SENT_AT)).then([recalled(3, 'bob', 'b1', 'adam')]);
+    withMessages.when(recall('alice', 4, SENT_AT)).then([recalled(4, 'carol', 'c1', 'alice')]);
   });
 
   it('refuses a plain member recalling someone else\'s message', () => {
-    assertRefused(withMessages(), recall('carol', 3, SENT_AT), 'forbidden');
+    withMessages.when(recall('carol', 3, SENT_AT)).thenThrows('forbidden');
   });
 
   it('allows changes up to exactly 24 hours after sending and refuses them later (conflict)', () => {
-    const state = withMessages();
-    assert.equal(decideConversation(state, edit('bob', 3, SENT_AT + EDIT_WINDOW_MS)).length, 1);
-    assert.equal(decideConversation(state, recall('bob', 3, SENT_AT + EDIT_WINDOW_MS)).length, 1);
-    assertRefused(state, edit('bob', 3, SENT_AT + EDIT_WINDOW_MS + 1), 'conflict');
-    assertRefused(state, recall('bob', 3, SENT_AT + EDIT_WINDOW_MS + 1), 'conflict');
-    assertRefused(state, recall('adam', 3, SENT_AT + EDIT_WINDOW_MS + 1), 'conflict');
+    withMessages.when(edit('bob', 3, SENT_AT + EDIT_WINDOW_MS)).then([edited(3, 'bob', 'b1')]);
+    withMessages.when(recall('bob', 3, SENT_AT + EDIT_WINDOW_MS)).then([recalled(3, 'bob', 'b1', 'bob')]);
+    withMessages.when(edit('bob', 3, SENT_AT + EDIT_WINDOW_MS + 1)).thenThrows('conflict');
+    withMessages.when(recall('bob', 3, SENT_AT + EDIT_WINDOW_MS + 1)).thenThrows('conflict');
+    withMessages.when(recall('adam', 3, SENT_AT + EDIT_WINDOW_MS + 1)).thenThrows('conflict');
   });
 
   it('refuses editing or recalling a recalled message (conflict)', () => {
-    const state = withMessages();
-    run(state, recall('adam', 3, SENT_AT), SENT_AT + MINUTE);
-    assert.equal(state.recent.get(3)?.recalled, true);
-    assertRefused(state, edit('bob', 3, SENT_AT + 2 * MINUTE), 'conflict');
-    assertRefused(state, recall('bob', 3, SENT_AT + 2 * MINUTE), 'conflict');
+    const afterRecall = given([...messagesHistory, ...happenedAt(SENT_AT + MINUTE, [recalled(3, 'bob', 'b1', 'adam')])]);
+    assert.equal(afterRecall.state.recent.get(3)?.recalled, true);
+    afterRecall.when(edit('bob', 3, SENT_AT + 2 * MINUTE)).thenThrows('conflict');
+    afterRecall.when(recall('bob', 3, SENT_AT + 2 * MINUTE)).thenThrows('conflict');
     // The other message is untouched.
-    assert.equal(decideConversation(state, edit('carol', 4, SENT_AT + 2 * MINUTE)).length, 1);
+    afterRecall.when(edit('carol', 4, SENT_AT + 2 * MINUTE)).then([edited(4, 'carol', 'c1')]);
   });
 
   it('answers not_found for a seq past the last seq', () => {
-    const state = withMessages();
-    assert.equal(state.lastSeq, 4);
-    assertRefused(state, edit('bob', 5, SENT_AT), 'not_found');
-    assertRefused(state, recall('alice', 99, SENT_AT), 'not_found');
+    assert.equal(withMessages.state.lastSeq, 4);
+    withMessages.when(edit('bob', 5, SENT_AT)).thenThrows('not_found');
+    withMessages.when(recall('alice', 99, SENT_AT)).thenThrows('not_found');
   });
 
   it('refuses a message that left the in-memory window (pruned) with conflict, not not_found', () => {
-    const state = withMessages();
-    fold([sent('carol', 'late')], state, SENT_AT + EDIT_WINDOW_MS + HOUR);
-    assert.equal(state.recent.has(3), false);
-    assertRefused(state, edit('bob', 3, SENT_AT + EDIT_WINDOW_MS + HOUR), 'conflict');
+    const LATE = SENT_AT + EDIT_WINDOW_MS + HOUR;
+    const pruned = given([...messagesHistory, ...happenedAt(LATE, [sent('carol', 'late')])]);
+    assert.equal(pruned.state.recent.has(3), false);
+    pruned.when(edit('bob', 3, LATE)).thenThrows('conflict');
   });
 });
 
 describe('conversation decider: delivered and read markers', () => {
-  /** team() then five messages from alice at seqs 3..7. */
-  const withMessages = () => fold([1, 2, 3, 4, 5].map((n) => sent('alice', `a${n}`)), team());
+  /** The team, then five messages from alice at seqs 3..7. */
+  const withMessages = given([...teamHistory, ...[1, 2, 3, 4, 5].map((n) => sent('alice', `a${n}`))]);
 
   it('moves the delivered marker forward and appends nothing when it would not advance', () => {
-    const state = withMessages();
-    assert.deepEqual(run(state, markDelivered('bob', 5)), [{ type: 'MessagesDelivered', data: { userId: 'bob', upToSeq: 5 } }]);
-    assert.equal(state.members.get('bob')?.deliveredSeq, 5);
-    assert.equal(state.members.get('bob')?.readSeq, 0, 'delivery does not read');
-    assert.deepEqual(decideConversation(state, markDelivered('bob', 5)), []);
-    assert.deepEqual(decideConversation(state, markDelivered('bob', 4)), []);
+    const deliveredTo5 = withMessages.when(markDelivered('bob', 5)).then([delivered('bob', 5)]);
+    assert.equal(deliveredTo5.state.members.get('bob')?.deliveredSeq, 5);
+    assert.equal(deliveredTo5.state.members.get('bob')?.readSeq, 0, 'delivery does not read');
+    deliveredTo5.when(markDelivered('bob', 5)).thenNothingHappened();
+    deliveredTo5.when(markDelivered('bob', 4)).thenNothingHappened();
   });
 
   it('a read past the delivered marker emits MessagesDelivered, then MessageRead', () => {
-    const state = withMessages();
-    assert.deepEqual(run(state, markRead('bob', 6)), [
-      { type: 'MessagesDelivered', data: { userId: 'bob', upToSeq: 6 } },
-      { type: 'MessageRead', data: { userId: 'bob', upToSeq: 6 } },
-    ]);
-    assert.equal(state.members.get('bob')?.deliveredSeq, 6);
-    assert.equal(state.members.get('bob')?.readSeq, 6);
+    const readTo6 = withMessages.when(markRead('bob', 6)).then([delivered('bob', 6), read('bob', 6)]);
+    assert.equal(readTo6.state.members.get('bob')?.deliveredSeq, 6);
+    assert.equal(readTo6.state.members.get('bob')?.readSeq, 6);
   });
 
   it('a read up to an already delivered seq emits only MessageRead', () => {
-    const state = withMessages();
-    run(state, markDelivered('bob', 7));
-    assert.deepEqual(run(state, markRead('bob', 5)), [{ type: 'MessageRead', data: { userId: 'bob', upToSeq: 5 } }]);
-    assert.deepEqual(state.members.get('bob'), { role: 'member', joinedSeq: 0, deliveredSeq: 7, readSeq: 5 });
+    const readTo5 = withMessages
+      .when(markDelivered('bob', 7))
+      .then([delivered('bob', 7)])
+      .when(markRead('bob', 5))
+      .then([read('bob', 5)]);
+    assert.deepEqual(readTo5.state.members.get('bob'), { role: 'member', joinedSeq: 0, deliveredSeq: 7, readSeq: 5 });
   });
 
   it('a read that would not advance appends nothing', () => {
-    const state = withMessages();
-    run(state, markRead('bob', 6));
-    assert.deepEqual(decideConversation(state, markRead('bob', 6)), []);
-    assert.deepEqual(decideConversation(state, markRead('bob', 3)), []);
-    assert.deepEqual(decideConversation(state, markRead('bob', 0)), []);
+    const readTo6 = withMessages.when(markRead('bob', 6)).then([delivered('bob', 6), read('bob', 6)]);
+    readTo6.when(markRead('bob', 6)).thenNothingHappened();
+    readTo6.when(markRead('bob', 3)).thenNothingHappened();
+    readTo6.when(markRead('bob', 0)).thenNothingHappened();
   });
 
   it('refuses a marker past the last seq (validation_failed) and strangers (not_a_member)', () => {
-    const state = withMessages();
-    assert.equal(state.lastSeq, 7);
-    assertRefused(state, markRead('bob', 8), 'validation_failed');
-    assertRefused(state, markDelivered('bob', 8), 'validation_failed');
-    assertRefused(state, markRead('stranger', 3), 'not_a_member');
-    assert.equal(decideConversation(state, markRead('bob', 7)).length, 2);
+    assert.equal(withMessages.state.lastSeq, 7);
+    withMessages.when(markRead('bob', 8)).thenThrows('validation_failed');
+    withMessages.when(markDelivered('bob', 8)).thenThrows('validation_failed');
+    withMessages.when(markRead('stranger', 3)).thenThrows('not_a_member');
+    withMessages.when(markRead('bob', 7)).then([delivered('bob', 7), read('bob', 7)]);
   });
 
   it('sending marks the sender read and delivered up to their own message, nobody else', () => {
-    const state = withMessages();
-    run(state, send('bob', 'b1'));
-    assert.deepEqual(state.members.get('bob'), { role: 'member', joinedSeq: 0, deliveredSeq: 8, readSeq: 8 });
-    assert.deepEqual(state.members.get('carol'), { role: 'member', joinedSeq: 0, deliveredSeq: 0, readSeq: 0 });
-    assert.deepEqual(decideConversation(state, markRead('bob', 8)), []);
+    const afterSend = withMessages.when(send('bob', 'b1')).then([sent('bob', 'b1')]);
+    assert.deepEqual(afterSend.state.members.get('bob'), { role: 'member', joinedSeq: 0, deliveredSeq: 8, readSeq: 8 });
+    assert.deepEqual(afterSend.state.members.get('carol'), { role: 'member', joinedSeq: 0, deliveredSeq: 0, readSeq: 0 });
+    afterSend.when(markRead('bob', 8)).thenNothingHappened();
   });
 
   it('keeps readSeq <= deliveredSeq <= lastSeq for every member through a long mixed script', () => {
@@ -615,35 +528,36 @@ describe('conversation decider: delivered and read markers', () => {
       return (seed >>> 0) % n;
     };
     const people = ['alice', 'adam', 'ann', 'bob', 'carol'];
-    const state = team();
-    let appended = 0;
+    let current = team;
     for (let i = 0; i < 400; i++) {
       const who = people[rnd(people.length)]!;
       const choice = rnd(3);
-      const upTo = rnd(state.lastSeq + 1);
-      const command = choice === 0 ? send(who, `k${i}`) : choice === 1 ? markDelivered(who, upTo) : markRead(who, upTo);
-      const before = state.members.get(who)!;
-      const { deliveredSeq, readSeq } = before;
-      const events = run(state, command);
-      appended += events.length;
-      if (choice !== 0) {
+      const upTo = rnd(current.state.lastSeq + 1);
+      const { deliveredSeq, readSeq } = current.state.members.get(who)!;
+      if (choice === 0) {
+        current = current.when(send(who, `k${i}`)).then([sent(who, `k${i}`)]);
+      } else {
+        const command = choice === 1 ? markDelivered(who, upTo) : markRead(who, upTo);
+        const advances = choice === 1 ? upTo > deliveredSeq : upTo > readSeq;
+        if (advances) current = current.when(command).then((events) => events.length > 0);
+        else current.when(command).thenNothingHappened();
         // Markers only ever move forward.
-        assert.ok(state.members.get(who)!.deliveredSeq >= deliveredSeq);
-        assert.ok(state.members.get(who)!.readSeq >= readSeq);
-        assert.equal(events.length === 0, choice === 1 ? upTo <= deliveredSeq : upTo <= readSeq);
+        assert.ok(current.state.members.get(who)!.deliveredSeq >= deliveredSeq);
+        assert.ok(current.state.members.get(who)!.readSeq >= readSeq);
       }
-      for (const [userId, m] of state.members) {
+      for (const [userId, m] of current.state.members) {
         assert.ok(m.readSeq <= m.deliveredSeq, `${userId}: readSeq ${m.readSeq} > deliveredSeq ${m.deliveredSeq}`);
-        assert.ok(m.deliveredSeq <= state.lastSeq, `${userId}: deliveredSeq ${m.deliveredSeq} > lastSeq ${state.lastSeq}`);
+        assert.ok(m.deliveredSeq <= current.state.lastSeq, `${userId}: deliveredSeq ${m.deliveredSeq} > lastSeq ${current.state.lastSeq}`);
       }
     }
+    const appended = current.state.lastSeq - team.state.lastSeq;
     assert.ok(appended > 100, 'the script exercised the markers');
   });
 });
 
 describe('conversation evolve', () => {
   it('tracks lastSeq, the message seqs and the last message', () => {
-    const state = fold([groupOf('alice', 'bob'), sent('alice', 'a1', 'first'), added('carol'), sent('bob', 'b1', 'second')]);
+    const { state } = given([groupOf('alice', 'bob'), sent('alice', 'a1', 'first'), added('carol'), sent('bob', 'b1', 'second')]);
     assert.equal(state.lastSeq, 3);
     assert.deepEqual(state.messageSeqs, [1, 3]);
     assert.deepEqual(state.lastMessage, {
@@ -652,22 +566,22 @@ describe('conversation evolve', () => {
       senderId: 'bob',
       kind: 'text',
       text: 'second',
-      sentAt: iso(defaultAtMs(3)),
+      sentAt: oneMinutePerSeq(3),
       recalled: false,
     });
-    assert.equal(state.lastActivityAt, iso(defaultAtMs(3)));
+    assert.equal(state.lastActivityAt, oneMinutePerSeq(3));
   });
 
   it('truncates the last message preview, edits it only when it is the last message, blanks it on recall', () => {
     const long = 'x'.repeat(PREVIEW_LENGTH + 50);
-    const state = fold([groupOf('alice', 'bob'), sent('alice', 'a1', 'first'), sent('bob', 'b1', long)]);
-    assert.equal(state.lastMessage?.text, 'x'.repeat(PREVIEW_LENGTH));
-    fold([{ type: 'MessageEdited', data: { messageId: 'msg-alice-a1', seq: 1, editorId: 'alice', text: 'not last' } }], state);
-    assert.equal(state.lastMessage?.seq, 2);
-    assert.equal(state.lastMessage?.text, 'x'.repeat(PREVIEW_LENGTH));
-    fold([{ type: 'MessageEdited', data: { messageId: 'msg-bob-b1', seq: 2, editorId: 'bob', text: 'short now' } }], state);
-    assert.equal(state.lastMessage?.text, 'short now');
-    fold([recalled(2, 'bob', 'b1', 'alice')], state);
+    const history = [groupOf('alice', 'bob'), sent('alice', 'a1', 'first'), sent('bob', 'b1', long)];
+    assert.equal(given(history).state.lastMessage?.text, 'x'.repeat(PREVIEW_LENGTH));
+    const notLastEdited = [...history, edited(1, 'alice', 'a1', 'not last')];
+    assert.equal(given(notLastEdited).state.lastMessage?.seq, 2);
+    assert.equal(given(notLastEdited).state.lastMessage?.text, 'x'.repeat(PREVIEW_LENGTH));
+    const lastEdited = [...notLastEdited, edited(2, 'bob', 'b1', 'short now')];
+    assert.equal(given(lastEdited).state.lastMessage?.text, 'short now');
+    const { state } = given([...lastEdited, recalled(2, 'bob', 'b1', 'alice')]);
     assert.equal(state.lastMessage?.text, null);
     assert.equal(state.lastMessage?.recalled, true);
     assert.equal(state.lastMessage?.messageId, 'msg-bob-b1');
@@ -675,7 +589,7 @@ describe('conversation evolve', () => {
 
   it('messagesUpTo counts the messages at or before a seq', () => {
     // Messages at seqs 1, 2, 4 and 6; other events at 0, 3 and 5.
-    const state = fold([
+    const { state } = given([
       groupOf('alice', 'bob'),
       sent('alice', 'a1'),
       sent('bob', 'b1'),
@@ -690,7 +604,7 @@ describe('conversation evolve', () => {
   });
 
   it('records a removed member in leftSeqs with their removal seq; visibleUpTo stops there', () => {
-    const state = fold([groupOf('alice', 'bob', 'carol'), sent('alice', 'a1'), removed('carol'), sent('bob', 'b1'), sent('alice', 'a2')]);
+    const { state } = given([groupOf('alice', 'bob', 'carol'), sent('alice', 'a1'), removed('carol'), sent('bob', 'b1'), sent('alice', 'a2')]);
     assert.equal(state.members.has('carol'), false);
     assert.equal(state.leftSeqs.get('carol'), 2);
     assert.equal(visibleUpTo(state, 'carol'), 2);
@@ -699,36 +613,41 @@ describe('conversation evolve', () => {
   });
 
   it('a re-added member sees everything again and leaves leftSeqs', () => {
-    const state = fold([groupOf('alice', 'bob', 'carol'), removed('carol'), sent('alice', 'a1'), added('carol'), sent('bob', 'b1')]);
+    const { state } = given([groupOf('alice', 'bob', 'carol'), removed('carol'), sent('alice', 'a1'), added('carol'), sent('bob', 'b1')]);
     assert.equal(state.leftSeqs.has('carol'), false);
     assert.equal(visibleUpTo(state, 'carol'), 4);
     assert.deepEqual(state.members.get('carol'), { role: 'member', joinedSeq: 3, deliveredSeq: 3, readSeq: 3 });
   });
 
   it('prunes messages older than the edit window from recent (and their idempotency keys)', () => {
-    const state = fold([groupOf('alice', 'bob')], undefined, T0);
-    fold([sent('alice', 'old')], state, T0); // seq 1
-    fold([sent('bob', 'mid')], state, T0 + HOUR); // seq 2
-    assert.deepEqual([...state.recent.keys()], [1, 2]);
+    const history = [
+      ...happenedAt(T0, [groupOf('alice', 'bob'), sent('alice', 'old')]), // seqs 0, 1
+      ...happenedAt(T0 + HOUR, [sent('bob', 'mid')]), // seq 2
+    ];
+    assert.deepEqual([...given(history).state.recent.keys()], [1, 2]);
     // seq 3, 25h after T0: seq 1 is 25h old (out), seq 2 exactly 24h old (kept).
-    fold([sent('bob', 'new')], state, T0 + 25 * HOUR);
+    const withNew = [...history, ...happenedAt(T0 + 25 * HOUR, [sent('bob', 'new')])];
+    const { state } = given(withNew);
     assert.deepEqual([...state.recent.keys()], [2, 3]);
     assert.equal(state.recentByClientKey.has('alice\u0000old'), false);
     assert.equal(state.recentByClientKey.get('bob\u0000mid'), 2);
     assert.equal(state.recentByClientKey.get('bob\u0000new'), 3);
     assert.deepEqual(state.messageSeqs, [1, 2, 3], 'pruning does not forget message seqs');
     // One millisecond later seq 2 leaves the window too.
-    fold([sent('alice', 'newer')], state, T0 + 25 * HOUR + 1);
-    assert.deepEqual([...state.recent.keys()], [3, 4]);
+    const later = given([...withNew, ...happenedAt(T0 + 25 * HOUR + 1, [sent('alice', 'newer')])]);
+    assert.deepEqual([...later.state.recent.keys()], [3, 4]);
     // Out of the window the decider no longer knows the key: deduplication there is the read model's job.
-    assert.equal(decideConversation(state, send('alice', 'old')).length, 1);
-    assert.deepEqual(decideConversation(state, send('bob', 'new')), []);
+    later.when(send('alice', 'old')).then([sent('alice', 'old')]);
+    later.when(send('bob', 'new')).thenNothingHappened();
   });
 
   it('keeps recent messages when nothing new is sent, whatever the clock says', () => {
-    const state = fold([groupOf('alice', 'bob'), sent('alice', 'a1')], undefined, T0);
-    fold([roleChanged('bob', 'admin')], state, T0 + 3 * EDIT_WINDOW_MS);
-    assert.deepEqual([...state.recent.keys()], [1]);
-    assert.deepEqual(decideConversation(state, send('alice', 'a1')), [], 'a late retry is still recognised');
+    const quiet = given([
+      ...happenedAt(T0, [groupOf('alice', 'bob'), sent('alice', 'a1')]),
+      ...happenedAt(T0 + 3 * EDIT_WINDOW_MS, [roleChanged('bob', 'admin')]),
+    ]);
+    assert.deepEqual([...quiet.state.recent.keys()], [1]);
+    // A late retry is still recognised.
+    quiet.when(send('alice', 'a1')).thenNothingHappened();
   });
 });

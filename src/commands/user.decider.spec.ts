@@ -1,31 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { DeciderSpecification } from '../../test/support/specification.js';
 import type { UserCommand } from '../domain/commands.js';
-import { DomainError, type DomainErrorCode } from '../domain/errors.js';
 import type { UserEvent } from '../domain/events.js';
-import { evolveUser, initialUserState, type UserState } from '../domain/user.js';
-import { decideUser } from './user.decider.js';
+import { userDecider } from './user.decider.js';
 
 // ---------------------------------------------------------------------------------------------
-// Helpers
+// Events and commands
 // ---------------------------------------------------------------------------------------------
 
 const UID = 'u1';
-
-/** Folds events into `state` at seqs lastSeq+1, lastSeq+2, ... */
-function fold(events: UserEvent[], state = initialUserState(UID)): UserState {
-  for (const event of events) evolveUser(state, event, state.lastSeq + 1);
-  return state;
-}
-
-/** Decides a command and folds what it produced. */
-function run(state: UserState, command: UserCommand): UserEvent[] {
-  const events = decideUser(state, command);
-  fold(events, state);
-  return events;
-}
-
-const refusedWith = (code: DomainErrorCode) => (e: unknown) => e instanceof DomainError && e.code === code;
+const given = DeciderSpecification.for(userDecider, { id: UID });
 
 const register: UserCommand = {
   type: 'registerUser',
@@ -34,17 +19,30 @@ const register: UserCommand = {
   displayName: 'Alice',
   passwordHash: 'scrypt$salt$hash',
 };
-const registered = () => fold(decideUser(initialUserState(UID), register));
+const registeredEvent: UserEvent = {
+  type: 'UserRegistered',
+  data: { userId: UID, username: 'alice', displayName: 'Alice', passwordHash: 'scrypt$salt$hash' },
+};
+const registered = given([registeredEvent]);
 const settings = (conversationId: string, s: { muted?: boolean; pinned?: boolean; archived?: boolean }): UserCommand => ({
   type: 'changeConversationSettings',
   conversationId,
   ...s,
 });
+const settingsChanged = (conversationId: string, s: { muted?: boolean; pinned?: boolean; archived?: boolean }): UserEvent => ({
+  type: 'ConversationSettingsChanged',
+  data: { conversationId, ...s },
+});
 const profile = (p: { displayName?: string; avatar?: string | null }): UserCommand => ({ type: 'updateProfile', ...p });
+const profileUpdated = (p: { displayName?: string; avatar?: string | null }): UserEvent => ({ type: 'ProfileUpdated', data: p });
 const registerDevice = (token: string, platform: 'android' | 'ios' | 'web'): UserCommand => ({
   type: 'registerDevice',
   token,
   platform,
+});
+const deviceRegistered = (token: string, platform: 'android' | 'ios' | 'web'): UserEvent => ({
+  type: 'DeviceRegistered',
+  data: { token, platform },
 });
 const removeDevice = (token: string): UserCommand => ({ type: 'removeDevice', token });
 
@@ -52,16 +50,11 @@ const removeDevice = (token: string): UserCommand => ({ type: 'removeDevice', to
 
 describe('user decider: register', () => {
   it('registers a user with exactly the given data', () => {
-    assert.deepEqual(decideUser(initialUserState(UID), register), [
-      {
-        type: 'UserRegistered',
-        data: { userId: UID, username: 'alice', displayName: 'Alice', passwordHash: 'scrypt$salt$hash' },
-      },
-    ]);
+    given([]).when(register).then([registeredEvent]);
   });
 
   it('evolves into an existing user with no avatar, devices or settings', () => {
-    const state = registered();
+    const { state } = given([]).when(register).then([registeredEvent]);
     assert.equal(state.exists, true);
     assert.equal(state.lastSeq, 0);
     assert.equal(state.username, 'alice');
@@ -73,47 +66,44 @@ describe('user decider: register', () => {
   });
 
   it('refuses registering the same user twice (conflict)', () => {
-    assert.throws(() => decideUser(registered(), register), refusedWith('conflict'));
+    registered.when(register).thenThrows('conflict');
   });
 
   it('refuses every other command on a user that does not exist (not_found)', () => {
-    const missing = initialUserState(UID);
     for (const command of [
       profile({ displayName: 'X' }),
       settings('c1', { muted: true }),
       registerDevice('t1', 'ios'),
       removeDevice('t1'),
     ]) {
-      assert.throws(() => decideUser(missing, command), refusedWith('not_found'), command.type);
+      given([]).when(command).thenThrows('not_found');
     }
   });
 });
 
 describe('user decider: profile', () => {
   it('carries only the fields that change', () => {
-    const state = registered();
-    assert.deepEqual(decideUser(state, profile({ displayName: 'Alice', avatar: 'me.png' })), [
-      { type: 'ProfileUpdated', data: { avatar: 'me.png' } },
-    ]);
-    assert.deepEqual(decideUser(state, profile({ displayName: 'Ally', avatar: null })), [
-      { type: 'ProfileUpdated', data: { displayName: 'Ally' } },
-    ]);
+    registered.when(profile({ displayName: 'Alice', avatar: 'me.png' })).then([profileUpdated({ avatar: 'me.png' })]);
+    registered.when(profile({ displayName: 'Ally', avatar: null })).then([profileUpdated({ displayName: 'Ally' })]);
   });
 
   it('appends nothing without a change, and nothing when the change is repeated', () => {
-    const state = registered();
-    assert.deepEqual(decideUser(state, profile({})), []);
-    assert.deepEqual(decideUser(state, profile({ displayName: 'Alice', avatar: null })), []);
-    assert.equal(run(state, profile({ displayName: 'Ally', avatar: 'me.png' })).length, 1);
-    assert.equal(state.displayName, 'Ally');
-    assert.equal(state.avatar, 'me.png');
-    assert.deepEqual(decideUser(state, profile({ displayName: 'Ally', avatar: 'me.png' })), []);
+    registered.when(profile({})).thenNothingHappened();
+    registered.when(profile({ displayName: 'Alice', avatar: null })).thenNothingHappened();
+    const changed = registered
+      .when(profile({ displayName: 'Ally', avatar: 'me.png' }))
+      .then([profileUpdated({ displayName: 'Ally', avatar: 'me.png' })]);
+    assert.equal(changed.state.displayName, 'Ally');
+    assert.equal(changed.state.avatar, 'me.png');
+    changed.when(profile({ displayName: 'Ally', avatar: 'me.png' })).thenNothingHappened();
   });
 
   it('clears the avatar with null and leaves the display name alone', () => {
-    const state = registered();
-    run(state, profile({ avatar: 'me.png' }));
-    assert.deepEqual(run(state, profile({ avatar: null })), [{ type: 'ProfileUpdated', data: { avatar: null } }]);
+    const { state } = registered
+      .when(profile({ avatar: 'me.png' }))
+      .then([profileUpdated({ avatar: 'me.png' })])
+      .when(profile({ avatar: null }))
+      .then([profileUpdated({ avatar: null })]);
     assert.equal(state.avatar, null);
     assert.equal(state.displayName, 'Alice');
   });
@@ -121,30 +111,31 @@ describe('user decider: profile', () => {
 
 describe('user decider: conversation settings', () => {
   it('carries only the settings that change from the defaults (all false)', () => {
-    const state = registered();
-    assert.deepEqual(decideUser(state, settings('c1', { muted: true, pinned: false })), [
-      { type: 'ConversationSettingsChanged', data: { conversationId: 'c1', muted: true } },
-    ]);
+    registered.when(settings('c1', { muted: true, pinned: false })).then([settingsChanged('c1', { muted: true })]);
   });
 
   it('appends nothing without a change', () => {
-    const state = registered();
-    assert.deepEqual(decideUser(state, settings('c1', {})), []);
-    assert.deepEqual(decideUser(state, settings('c1', { muted: false, pinned: false, archived: false })), []);
-    run(state, settings('c1', { pinned: true }));
-    assert.deepEqual(decideUser(state, settings('c1', { pinned: true })), []);
+    registered.when(settings('c1', {})).thenNothingHappened();
+    registered.when(settings('c1', { muted: false, pinned: false, archived: false })).thenNothingHappened();
+    registered
+      .when(settings('c1', { pinned: true }))
+      .then([settingsChanged('c1', { pinned: true })])
+      .when(settings('c1', { pinned: true }))
+      .thenNothingHappened();
   });
 
   it('merges changes through evolveUser, per conversation', () => {
-    const state = registered();
-    run(state, settings('c1', { muted: true }));
-    run(state, settings('c1', { pinned: true }));
-    run(state, settings('c2', { archived: true }));
-    assert.deepEqual(state.settings.get('c1'), { muted: true, pinned: true, archived: false });
-    assert.deepEqual(state.settings.get('c2'), { muted: false, pinned: false, archived: true });
-    assert.deepEqual(run(state, settings('c1', { muted: true, pinned: false, archived: true })), [
-      { type: 'ConversationSettingsChanged', data: { conversationId: 'c1', pinned: false, archived: true } },
+    const threeChanges = given([
+      registeredEvent,
+      settingsChanged('c1', { muted: true }),
+      settingsChanged('c1', { pinned: true }),
+      settingsChanged('c2', { archived: true }),
     ]);
+    assert.deepEqual(threeChanges.state.settings.get('c1'), { muted: true, pinned: true, archived: false });
+    assert.deepEqual(threeChanges.state.settings.get('c2'), { muted: false, pinned: false, archived: true });
+    const { state } = threeChanges
+      .when(settings('c1', { muted: true, pinned: false, archived: true }))
+      .then([settingsChanged('c1', { pinned: false, archived: true })]);
     assert.deepEqual(state.settings.get('c1'), { muted: true, pinned: false, archived: true });
     assert.equal(state.lastSeq, 4);
   });
@@ -152,32 +143,24 @@ describe('user decider: conversation settings', () => {
 
 describe('user decider: devices', () => {
   it('registers a device once per token and platform', () => {
-    const state = registered();
-    assert.deepEqual(run(state, registerDevice('t1', 'android')), [
-      { type: 'DeviceRegistered', data: { token: 't1', platform: 'android' } },
-    ]);
-    assert.deepEqual(decideUser(state, registerDevice('t1', 'android')), []);
-    assert.deepEqual(decideUser(state, registerDevice('t2', 'android')), [
-      { type: 'DeviceRegistered', data: { token: 't2', platform: 'android' } },
-    ]);
+    const withT1 = registered.when(registerDevice('t1', 'android')).then([deviceRegistered('t1', 'android')]);
+    withT1.when(registerDevice('t1', 'android')).thenNothingHappened();
+    withT1.when(registerDevice('t2', 'android')).then([deviceRegistered('t2', 'android')]);
   });
 
   it('re-registers a known token under a new platform', () => {
-    const state = registered();
-    run(state, registerDevice('t1', 'android'));
-    assert.deepEqual(run(state, registerDevice('t1', 'web')), [
-      { type: 'DeviceRegistered', data: { token: 't1', platform: 'web' } },
-    ]);
+    const { state } = given([registeredEvent, deviceRegistered('t1', 'android')])
+      .when(registerDevice('t1', 'web'))
+      .then([deviceRegistered('t1', 'web')]);
     assert.deepEqual([...state.devices], [['t1', 'web']]);
   });
 
   it('removes a known device, and answers not_found for an unknown one', () => {
-    const state = registered();
-    run(state, registerDevice('t1', 'ios'));
-    run(state, registerDevice('t2', 'web'));
-    assert.deepEqual(run(state, removeDevice('t1')), [{ type: 'DeviceRemoved', data: { token: 't1' } }]);
-    assert.deepEqual([...state.devices], [['t2', 'web']]);
-    assert.throws(() => decideUser(state, removeDevice('t1')), refusedWith('not_found'));
-    assert.throws(() => decideUser(state, removeDevice('never')), refusedWith('not_found'));
+    const afterRemoval = given([registeredEvent, deviceRegistered('t1', 'ios'), deviceRegistered('t2', 'web')])
+      .when(removeDevice('t1'))
+      .then([{ type: 'DeviceRemoved', data: { token: 't1' } }]);
+    assert.deepEqual([...afterRemoval.state.devices], [['t2', 'web']]);
+    afterRemoval.when(removeDevice('t1')).thenThrows('not_found');
+    afterRemoval.when(removeDevice('never')).thenThrows('not_found');
   });
 });

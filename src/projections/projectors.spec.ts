@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ProjectorSpecification, oneMinutePerSeq as at, projectionInputs, type StreamOf } from '../../test/support/specification.js';
 import { evolveConversation, initialConversationState } from '../domain/conversation.js';
 import type { ConversationEvent, DomainEvent, Role, UserEvent } from '../domain/events.js';
 import { conversationListItem } from '../api/views.js';
@@ -14,14 +15,11 @@ import {
 } from './projectors.js';
 
 // ---------------------------------------------------------------------------------------------
-// Helpers: play a stream through the projectors exactly as the runner does (the state handed to
-// the projectors is the folded state right AFTER the event, one state object evolved in place),
-// then inspect the writes per event or the documents they add up to.
+// Helpers: one projector given a stream's events before one event, or the whole stream played
+// through every projector as the runner plays it, to inspect the documents the writes add up to.
+// Event `seq` of any stream happened `seq` minutes after T0.
 // ---------------------------------------------------------------------------------------------
 
-const T0 = Date.parse('2024-03-01T12:00:00.000Z');
-/** Event `seq` of any stream happened `seq` minutes after T0. */
-const at = (seq: number) => new Date(T0 + seq * 60_000).toISOString();
 const PUSH: ProjectorOptions = { inboxPullThreshold: 500 };
 
 type Writes = Record<ProjectionName, Write[]>;
@@ -35,23 +33,21 @@ function project(input: ProjectionInput, options: ProjectorOptions): Writes {
   return Object.fromEntries(projectionNames.map((name) => [name, projectors[name](input, options)])) as Writes;
 }
 
-/** Folds the events of one conversation at seqs 0, 1, 2, ... and projects each one. */
-function playConversation(conversationId: string, events: ConversationEvent[], options = PUSH): Step[] {
-  const state = initialConversationState(conversationId);
-  return events.map((event, seq) => {
-    evolveConversation(state, event, seq, at(seq));
-    const input: ProjectionInput = { event, streamKind: 'conversation', ownerId: conversationId, seq, at: at(seq), conversation: state };
-    return { seq, event, writes: project(input, options) };
-  });
+/** Projects the events of one stream at seqs 0, 1, 2, ... */
+function play(stream: StreamOf, events: DomainEvent[], options = PUSH): Step[] {
+  const steps: Step[] = [];
+  for (const input of projectionInputs(stream, events)) steps.push({ seq: input.seq, event: input.event, writes: project(input, options) });
+  return steps;
 }
+const playConversation = (conversationId: string, events: ConversationEvent[], options = PUSH) =>
+  play({ kind: 'conversation', ownerId: conversationId }, events, options);
+const playUser = (userId: string, events: UserEvent[]) => play({ kind: 'user', ownerId: userId }, events);
 
-/** Projects the events of one user stream at seqs 0, 1, 2, ... */
-function playUser(userId: string, events: UserEvent[]): Step[] {
-  return events.map((event, seq) => {
-    const input: ProjectionInput = { event, streamKind: 'user', ownerId: userId, seq, at: at(seq), conversation: null };
-    return { seq, event, writes: project(input, PUSH) };
-  });
-}
+/** Given a stream's events before `seq`, when its event at `seq`: the spec of one projector. */
+const whenEventOf =
+  (stream: StreamOf, events: DomainEvent[]) =>
+  (name: ProjectionName, seq: number) =>
+    ProjectorSpecification.for(projectors[name], stream, PUSH)(events.slice(0, seq)).when(events[seq]!);
 
 const allWrites = (steps: Step[], name?: ProjectionName) =>
   steps.flatMap((s) => (name ? s.writes[name] : projectionNames.flatMap((n) => s.writes[n])));
@@ -131,6 +127,9 @@ const bobStream: UserEvent[] = [
   { type: 'DeviceRegistered', data: { token: 'tok', platform: 'ios' } },
 ];
 
+const whenScript = whenEventOf({ kind: 'conversation', ownerId: G }, script);
+const whenBobStream = whenEventOf({ kind: 'user', ownerId: 'bob' }, bobStream);
+
 const preview = (seq: number, clientMsgId: string, senderId: string, text: string | null, recalled = false) => ({
   seq,
   messageId: `m-${clientMsgId}`,
@@ -145,7 +144,7 @@ const preview = (seq: number, clientMsgId: string, senderId: string, text: strin
 
 describe('projector: conversations', () => {
   it('writes the whole document from the state after ConversationCreated', () => {
-    assert.deepEqual(writesAt(playConversation(G, script), 0, 'conversations'), [
+    whenScript('conversations', 0).then([
       {
         kind: 'upsert',
         collection: 'conversations',
@@ -241,14 +240,14 @@ describe('projector: conversations', () => {
 });
 
 describe('projector: userConversations', () => {
-  const joinedWrite = (userId: string, role: Role, seq: number, readMessageCount: number) => ({
+  const joinedWrite = (userId: string, role: Role, seq: number, readMessageCount: number): Write => ({
     kind: 'upsert',
     collection: 'userConversations',
     key: { userId, conversationId: G },
     set: { role, joinedSeq: seq, leftSeq: null, frozen: null, readSeq: seq, deliveredSeq: seq, readMessageCount },
     setOnInsert: { muted: false, pinned: false, archived: false },
   });
-  const update = (userId: string, set: Record<string, unknown>) => ({
+  const update = (userId: string, set: Partial<UserConversationDoc>): Write => ({
     kind: 'upsert',
     collection: 'userConversations',
     key: { userId, conversationId: G },
@@ -256,7 +255,7 @@ describe('projector: userConversations', () => {
   });
 
   it('creates one membership per member of a new conversation, everything before joining read', () => {
-    assert.deepEqual(writesAt(playConversation(G, script), 0, 'userConversations'), [
+    whenScript('userConversations', 0).then([
       joinedWrite('alice', 'owner', 0, 0),
       joinedWrite('bob', 'member', 0, 0),
       joinedWrite('carol', 'member', 0, 0),
@@ -264,54 +263,44 @@ describe('projector: userConversations', () => {
   });
 
   it('moves the sender\'s markers with their own message', () => {
-    const steps = playConversation(G, script);
-    assert.deepEqual(writesAt(steps, 1, 'userConversations'), [update('alice', { readSeq: 1, deliveredSeq: 1, readMessageCount: 1 })]);
-    assert.deepEqual(writesAt(steps, 5, 'userConversations'), [update('carol', { readSeq: 5, deliveredSeq: 5, readMessageCount: 3 })]);
-    assert.deepEqual(writesAt(steps, 7, 'userConversations'), [update('alice', { readSeq: 7, deliveredSeq: 7, readMessageCount: 4 })]);
+    whenScript('userConversations', 1).then([update('alice', { readSeq: 1, deliveredSeq: 1, readMessageCount: 1 })]);
+    whenScript('userConversations', 5).then([update('carol', { readSeq: 5, deliveredSeq: 5, readMessageCount: 3 })]);
+    whenScript('userConversations', 7).then([update('alice', { readSeq: 7, deliveredSeq: 7, readMessageCount: 4 })]);
   });
 
   it('writes delivered and read markers with the read message count', () => {
-    const steps = playConversation(G, script);
-    assert.deepEqual(writesAt(steps, 3, 'userConversations'), [update('carol', { deliveredSeq: 2 })]);
+    whenScript('userConversations', 3).then([update('carol', { deliveredSeq: 2 })]);
     // carol read up to seq 1 (one message) but had seq 2 delivered already.
-    assert.deepEqual(writesAt(steps, 4, 'userConversations'), [update('carol', { readSeq: 1, deliveredSeq: 2, readMessageCount: 1 })]);
+    whenScript('userConversations', 4).then([update('carol', { readSeq: 1, deliveredSeq: 2, readMessageCount: 1 })]);
     // bob read up to seq 8: messages at 1, 2, 5 and 7.
-    assert.deepEqual(writesAt(steps, 9, 'userConversations'), [update('bob', { readSeq: 8, deliveredSeq: 8, readMessageCount: 4 })]);
+    whenScript('userConversations', 9).then([update('bob', { readSeq: 8, deliveredSeq: 8, readMessageCount: 4 })]);
   });
 
   it('freezes the view of a removed member at their removal and never touches it again', () => {
-    const steps = playConversation(G, script);
-    assert.deepEqual(writesAt(steps, 6, 'userConversations'), [
+    whenScript('userConversations', 6).then([
       update('carol', {
         leftSeq: 6,
         frozen: { lastSeq: 6, lastMessage: preview(5, 'c1', 'carol', 'hey all'), lastActivityAt: at(5), messageCount: 3 },
       }),
     ]);
-    const later = steps.filter((s) => s.seq > 6).flatMap((s) => s.writes.userConversations);
+    const later = playConversation(G, script).filter((s) => s.seq > 6).flatMap((s) => s.writes.userConversations);
     assert.equal(membershipUsers(later).includes('carol'), false);
   });
 
   it('adds a later member and changes roles', () => {
-    const steps = playConversation(G, script);
-    assert.deepEqual(writesAt(steps, 11, 'userConversations'), [joinedWrite('dave', 'member', 11, 4)]);
-    assert.deepEqual(writesAt(steps, 12, 'userConversations'), [update('dave', { role: 'admin' })]);
+    whenScript('userConversations', 11).then([joinedWrite('dave', 'member', 11, 4)]);
+    whenScript('userConversations', 12).then([update('dave', { role: 'admin' })]);
   });
 
   it('writes nothing for events that change no membership', () => {
-    const steps = playConversation(G, script);
-    for (const seq of [2, 8, 10, 13]) {
-      const expected = seq === 2 ? ['bob'] : [];
-      assert.deepEqual(membershipUsers(writesAt(steps, seq, 'userConversations')), expected, `seq ${seq}`);
-    }
+    // bob's message moves only bob's own markers.
+    whenScript('userConversations', 2).then([update('bob', { readSeq: 2, deliveredSeq: 2, readMessageCount: 2 })]);
+    for (const seq of [8, 10, 13]) whenScript('userConversations', seq).thenNothingHappened();
   });
 
   it('applies the user\'s own settings changes with only the fields given', () => {
-    const userSteps = playUser('bob', bobStream);
-    assert.deepEqual(writesAt(userSteps, 1, 'userConversations'), [update('bob', { pinned: true })]);
-    assert.deepEqual(
-      [0, 2, 3].map((seq) => writesAt(userSteps, seq, 'userConversations')),
-      [[], [], []],
-    );
+    whenBobStream('userConversations', 1).then([update('bob', { pinned: true })]);
+    for (const seq of [0, 2, 3]) whenBobStream('userConversations', seq).thenNothingHappened();
   });
 
   it('adds up to the final documents (unread = messageCount - readMessageCount)', () => {
@@ -343,7 +332,7 @@ describe('projector: messages', () => {
   const key = (seq: number) => ({ conversationId: G, seq });
 
   it('writes a sent message', () => {
-    assert.deepEqual(writesAt(playConversation(G, script), 1, 'messages'), [
+    whenScript('messages', 1).then([
       {
         kind: 'upsert',
         collection: 'messages',
@@ -357,11 +346,10 @@ describe('projector: messages', () => {
   });
 
   it('applies an edit and a recall to the message they name', () => {
-    const steps = playConversation(G, script);
-    assert.deepEqual(writesAt(steps, 8, 'messages'), [
+    whenScript('messages', 8).then([
       { kind: 'upsert', collection: 'messages', key: key(7), set: { text: 'edited after', editedAt: at(8) } },
     ]);
-    assert.deepEqual(writesAt(steps, 10, 'messages'), [
+    whenScript('messages', 10).then([
       { kind: 'upsert', collection: 'messages', key: key(7), set: { text: null, media: null, recalled: true } },
     ]);
   });
@@ -435,9 +423,7 @@ describe('projector: inbox', () => {
 
 describe('projector: users', () => {
   it('writes the public profile of a registered user, never the password hash', () => {
-    const steps = playUser('bob', bobStream);
-    const writes = writesAt(steps, 0, 'users');
-    assert.deepEqual(writes, [
+    whenBobStream('users', 0).then([
       {
         kind: 'upsert',
         collection: 'users',
@@ -446,24 +432,21 @@ describe('projector: users', () => {
         setOnInsert: { createdAt: at(0) },
       },
     ]);
-    const everything = JSON.stringify(allWrites(steps));
+    const everything = JSON.stringify(allWrites(playUser('bob', bobStream)));
     assert.equal(everything.includes('s3cr3t'), false);
     assert.equal(everything.includes('passwordHash'), false);
   });
 
   it('applies profile updates with only the fields given', () => {
-    const steps = playUser('bob', bobStream);
-    assert.deepEqual(writesAt(steps, 2, 'users'), [
-      { kind: 'upsert', collection: 'users', key: { userId: 'bob' }, set: { avatar: 'bob.png' } },
-    ]);
-    const { doc } = materialize(allWrites(steps, 'users'));
+    whenBobStream('users', 2).then([{ kind: 'upsert', collection: 'users', key: { userId: 'bob' }, set: { avatar: 'bob.png' } }]);
+    const { doc } = materialize(allWrites(playUser('bob', bobStream), 'users'));
     assert.deepEqual(doc('users', { userId: 'bob' }), {
       userId: 'bob', username: 'bob', displayName: 'Bob', avatar: 'bob.png', createdAt: at(0),
     });
   });
 
   it('ignores device events and conversation streams', () => {
-    assert.deepEqual(writesAt(playUser('bob', bobStream), 3, 'users'), []);
+    whenBobStream('users', 3).thenNothingHappened();
     assert.deepEqual(allWrites(playConversation(G, script), 'users'), []);
   });
 });
@@ -476,15 +459,10 @@ describe('projectors across stream kinds', () => {
   });
 
   it('username reservations project to nothing', () => {
-    const input: ProjectionInput = {
-      event: { type: 'UsernameReserved', data: { username: 'bob', userId: 'bob' } },
-      streamKind: 'username',
-      ownerId: 'bob',
-      seq: 0,
-      at: at(0),
-      conversation: null,
-    };
-    assert.deepEqual(Object.values(project(input, PUSH)).flat(), []);
+    const reservation = whenEventOf({ kind: 'username', ownerId: 'bob' }, [
+      { type: 'UsernameReserved', data: { username: 'bob', userId: 'bob' } },
+    ]);
+    for (const name of projectionNames) reservation(name, 0).thenNothingHappened();
   });
 });
 
