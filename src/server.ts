@@ -11,7 +11,6 @@ import { ChatService } from './commands/service.js';
 import type { Config } from './config.js';
 import { openSqlite, type SqliteDatabase } from './db/sqlite.js';
 import { initialConversationState, evolveConversation, type ConversationState } from './domain/conversation.js';
-import { DomainError } from './domain/errors.js';
 import type { ConversationEvent, UserEvent } from './domain/events.js';
 import { conversationStream, userStream } from './domain/streams.js';
 import { evolveUser, initialUserState, type UserState } from './domain/user.js';
@@ -32,6 +31,7 @@ import { MongoReadStore } from './projections/stores/mongo.js';
 import { SqliteReadStore } from './projections/stores/sqlite.js';
 import { SqliteRebuildTarget } from './projections/stores/sqliteRebuild.js';
 import { startReplication, type Replication } from './replication/index.js';
+import { retryPolicies, withRetry } from './shared/retry.js';
 import { FcmSender, PushWorker, fcmOptionsFromConfig, type FcmOptions } from './push/index.js';
 
 export const VERSION = '0.1.0';
@@ -108,16 +108,9 @@ export async function openStores(
  * (which resubscribe) and surface to clients as 503 `unavailable`.
  */
 async function waitForEventStore(store: EventStore, logger: Logger): Promise<void> {
-  for (let delay = 250; ; delay = Math.min(delay * 2, 10_000)) {
-    try {
-      await store.headPosition();
-      return;
-    } catch (err) {
-      if (!(err instanceof DomainError && err.code === 'unavailable')) throw err;
-      logger.warn({ err, retryInMs: delay }, 'event store unreachable; retrying');
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
-  }
+  await withRetry(retryPolicies.eventStoreStartup, () => store.headPosition(), {
+    onRetry: (err, attempt) => logger.warn({ err, attempt }, 'event store unreachable; retrying'),
+  });
 }
 
 export interface ServerOverrides {

@@ -395,6 +395,38 @@ describe('EventStoreDB adapter: appends whose outcome is unknown', () => {
     }
   });
 
+  it('waits appendRetryDelayMs before the second attempt, doubled before each further one', async () => {
+    mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
+    try {
+      const sentAt: number[] = [];
+      const replies: (Error | bigint)[] = [new UnavailableError(), new UnavailableError(), 0n];
+      const server: FakeServer = {
+        appendToStream: async () => {
+          sentAt.push(Date.now());
+          const reply = replies.shift()!;
+          if (reply instanceof Error) throw reply;
+          return { success: true, nextExpectedRevision: reply };
+        },
+        readStream: () => new FakeRead([]),
+      };
+      const store = new EsdbEventStore(fakeClient(server).client, { appendRetryDelayMs: 300 });
+      const appending = store.append('conversation-c1', [toAppend()], 'no_stream');
+      for (const wait of [300, 600]) {
+        await new Promise((resolve) => setImmediate(resolve));
+        mock.timers.tick(wait - 1);
+        await new Promise((resolve) => setImmediate(resolve));
+        const before = sentAt.length;
+        mock.timers.tick(1);
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.equal(sentAt.length, before + 1, `re-sent after ${wait} ms`);
+      }
+      await appending;
+      assert.deepEqual(sentAt, [0, 300, 900]);
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
   it('reports a stored append whose read-back failed as stored, at an unknown position', async () => {
     const server: FakeServer = {
       appendToStream: async () => ({ success: true, nextExpectedRevision: 0n }),

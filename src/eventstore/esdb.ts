@@ -20,6 +20,7 @@ import {
   type RecordedEvent as EsdbRecordedEvent,
 } from '@eventstore/db-client';
 import { parseStreamId } from '../domain/streams.js';
+import { retryPolicies, withRetry } from '../shared/retry.js';
 import { appendAt } from './appendAt.js';
 import { assertAppendable } from './appendInput.js';
 import { MAX_APPEND_BYTES } from './appendSize.js';
@@ -53,7 +54,12 @@ export interface EsdbEventStoreOptions {
   onSkippedRecord?: (record: SkippedRecord) => void;
 }
 
-const DEFAULTS = { readTimeoutMs: 5000, appendTimeoutMs: 5000, appendAttempts: 3, appendRetryDelayMs: 200 };
+const DEFAULTS = {
+  readTimeoutMs: 5000,
+  appendTimeoutMs: 5000,
+  appendAttempts: retryPolicies.appendOutcomeUnknown.retries + 1,
+  appendRetryDelayMs: retryPolicies.appendOutcomeUnknown.minTimeout,
+};
 
 /**
  * `$all` records read per page. The client (6.2.1) cannot filter reads of `$all` on the server, only
@@ -201,23 +207,26 @@ export class EsdbEventStore implements EventStore {
    */
   private async sendUntilKnown(streamId: string, proposed: EventData[], expected: ExpectedRevision): Promise<EsdbAppendResult> {
     const { appendAttempts, appendTimeoutMs, appendRetryDelayMs } = this.options;
+    const policy = { ...retryPolicies.appendOutcomeUnknown, retries: appendAttempts - 1, minTimeout: appendRetryDelayMs };
+    let attempts = 0;
     let maybeWritten = false;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const sent = this.client.appendToStream(streamId, proposed, { expectedRevision: toEsdbExpected(expected), deadline: appendTimeoutMs });
-        return await within(sent, appendTimeoutMs, `an append to ${streamId}`);
-      } catch (error) {
-        const translated = translateError(error, streamId, expected);
-        if (!isUnavailable(translated)) throw translated;
-        maybeWritten ||= mayHaveBeenWritten(error);
-        if (attempt >= appendAttempts) {
-          const fate = maybeWritten
-            ? 'its outcome is unknown: it may have been stored; retrying it with the same event ids and expected revision is safe'
-            : 'nothing was stored';
-          throw unavailable(`append to ${streamId} failed ${attempt} times, ${fate}`, translated);
+    try {
+      return await withRetry(policy, async (attempt) => {
+        attempts = attempt;
+        try {
+          const sent = this.client.appendToStream(streamId, proposed, { expectedRevision: toEsdbExpected(expected), deadline: appendTimeoutMs });
+          return await within(sent, appendTimeoutMs, `an append to ${streamId}`);
+        } catch (error) {
+          maybeWritten ||= mayHaveBeenWritten(error);
+          throw translateError(error, streamId, expected);
         }
-        await new Promise((resolve) => setTimeout(resolve, appendRetryDelayMs * 2 ** (attempt - 1)));
-      }
+      });
+    } catch (error) {
+      if (!isUnavailable(error)) throw error;
+      const fate = maybeWritten
+        ? 'its outcome is unknown: it may have been stored; retrying it with the same event ids and expected revision is safe'
+        : 'nothing was stored';
+      throw unavailable(`append to ${streamId} failed ${attempts} times, ${fate}`, error);
     }
   }
 

@@ -1,13 +1,12 @@
 import { START, streamNameFilter, type AllStreamResolvedEvent, type EventStoreDBClient } from '@eventstore/db-client';
 import { PRODUCT_STREAM_PREFIXES } from '../domain/streams.js';
+import { repeatUntilAborted, retryPolicies } from '../shared/retry.js';
 import { toEsdbPosition } from './esdbPosition.js';
 import type { RecordedEvent, SubscribeOptions, Subscription } from './port.js';
 
 type Handler = (batch: RecordedEvent[]) => Promise<void> | void;
 
 const MAX_BATCH = 1000;
-const MIN_BACKOFF_MS = 50;
-const MAX_BACKOFF_MS = 5000;
 
 /**
  * A catch-up subscription to `$all`, filtered by the server to the product's stream prefixes, that
@@ -25,42 +24,42 @@ export function subscribeToProductStreams(
   handler: Handler,
 ): Subscription {
   let position = options.after;
-  let backoff = MIN_BACKOFF_MS;
-  let closed = false;
+  const closing = new AbortController();
   let attempt: Attempt | null = null;
-  let wake = () => {};
+  /** The current attempt's failure, kept until a step reports it: it may end between two steps. */
+  let failure: { error: unknown } | null = null;
+  let wakeStep = () => {};
 
   const handle = async (batch: RecordedEvent[]) => {
     await handler(batch);
     position = batch[batch.length - 1]!.position;
-    backoff = MIN_BACKOFF_MS;
+    wakeStep();
   };
 
-  const done = (async () => {
-    while (!closed) {
-      attempt = follow(client, position, convert, handle);
-      try {
-        await attempt.ended;
-      } catch (error) {
-        if (closed) break;
-        options.onError?.(error);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, backoff);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
-      }
-    }
-  })();
+  const subscribe = (): Attempt => {
+    const started = follow(client, position, convert, handle);
+    started.ended.catch((error: unknown) => (failure = { error })).finally(() => wakeStep());
+    return started;
+  };
+
+  // A step lasts until a batch is handled or the attempt ends, so that a batch handled starts the
+  // backoff of the next failure over while the attempt itself carries on into the next step.
+  const step = async () => {
+    attempt ??= subscribe();
+    if (!failure) await new Promise<void>((resolve) => (wakeStep = resolve));
+    if (!failure) return;
+    const { error } = failure;
+    failure = null;
+    attempt = null;
+    throw error;
+  };
+
+  const done = repeatUntilAborted(retryPolicies.resubscribe, step, { signal: closing.signal, onRetry: options.onError });
 
   return {
     async close() {
-      closed = true;
+      closing.abort();
       attempt?.stop();
-      wake();
       await done;
     },
   };

@@ -1,3 +1,4 @@
+import { repeatUntilAborted, retryPolicies } from '../shared/retry.js';
 import type { RecordedEvent, Subscription } from './port.js';
 
 export interface LoopOptions {
@@ -9,8 +10,6 @@ export interface LoopOptions {
   onError?: (error: unknown) => void;
 }
 
-const MAX_BACKOFF_MS = 5000;
-
 /**
  * Catch-up then live, by polling from the last handled position: the same code serves both
  * phases, so there is no hand-over in which an event could be skipped. A failing handler or read
@@ -18,30 +17,19 @@ const MAX_BACKOFF_MS = 5000;
  */
 export function subscriptionLoop(options: LoopOptions): Subscription {
   let position = options.after;
-  let closed = false;
-  const done = (async () => {
-    let backoff = 50;
-    while (!closed) {
-      try {
-        const batch = await options.read(position);
-        if (closed) break;
-        if (batch.length === 0) {
-          await options.waitForMore();
-          continue;
-        }
-        await options.handler(batch);
-        position = batch[batch.length - 1]!.position;
-        backoff = 50;
-      } catch (error) {
-        options.onError?.(error);
-        await new Promise((r) => setTimeout(r, backoff));
-        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
-      }
-    }
-  })();
+  const closing = new AbortController();
+  // One batch per step: a batch handled starts the backoff of the next failure over.
+  const step = async () => {
+    const batch = await options.read(position);
+    if (closing.signal.aborted) return;
+    if (batch.length === 0) return options.waitForMore();
+    await options.handler(batch);
+    position = batch[batch.length - 1]!.position;
+  };
+  const done = repeatUntilAborted(retryPolicies.resubscribe, step, { signal: closing.signal, onRetry: options.onError });
   return {
     async close() {
-      closed = true;
+      closing.abort();
       await done;
     },
   };

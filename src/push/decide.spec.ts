@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { classifyResults, isStale, pushPayload, pushRecipients, retryDelay, type PushContent, type Recipient } from './decide.js';
+import { classifyResults, isStale, pushPayload, pushRecipients, type PushContent, type Recipient } from './decide.js';
 
 const member = (userId: string, over: Partial<Recipient> = {}): Recipient => ({ userId, online: false, muted: false, tokens: [`${userId}-t`], ...over });
 
@@ -86,12 +86,5 @@ describe('push results', () => {
     const alone = classifyResults([{ token: 'bad', errorCode: invalid }]);
     assert.deepEqual(alone.prune, []);
     assert.deepEqual(alone.failed, [{ token: 'bad', errorCode: invalid }]);
-  });
-
-  it('backs off exponentially with jitter', () => {
-    assert.equal(retryDelay(1, 1000, 1), 1000);
-    assert.equal(retryDelay(1, 1000, 0), 500);
-    assert.equal(retryDelay(3, 1000, 1), 4000);
-    assert.equal(retryDelay(3, 1000, 0), 2000);
   });
 });

@@ -116,7 +116,3 @@ export function classifyResults(results: TokenResult[]): Classified {
   }
   return out;
 }
-
-/** Exponential backoff with jitter: half to all of base x 2^(attempt-1), so many retries spread out. */
-export const retryDelay = (attempt: number, baseMs: number, random: number = Math.random()) =>
-  Math.round(baseMs * 2 ** (attempt - 1) * (0.5 + random / 2));

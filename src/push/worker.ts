@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { ChatService } from '../commands/service.js';
@@ -8,8 +7,9 @@ import { parseStreamId } from '../domain/streams.js';
 import type { EventStore, RecordedEvent, Subscription } from '../eventstore/port.js';
 import { toDomainEvent, type StateCache } from '../eventstore/stateCache.js';
 import type { Metrics, PushOutcome } from '../observability/metrics.js';
+import { pushPolicy, withRetry } from '../shared/retry.js';
 import type { ReadStore } from '../projections/readStore.js';
-import { classifyResults, isStale, pushPayload, pushRecipients, retryDelay, type PreviewMode, type PushPayload, type Recipient } from './decide.js';
+import { classifyResults, isStale, pushPayload, pushRecipients, type PreviewMode, type PushPayload, type Recipient } from './decide.js';
 import type { PushSender } from './fcm.js';
 
 export interface PushWorkerDeps {
@@ -176,30 +176,36 @@ export class PushWorker {
   private async deliver(job: PushJob): Promise<void> {
     const { maxAttempts, retryBaseMs } = this.deps.options;
     let tokens = job.tokens;
-    for (let attempt = 1; ; attempt++) {
-      if (attempt > 1) this.count('retried', tokens.length);
-      let retry: string[];
-      try {
-        const results = classifyResults(await this.deps.sender.send(tokens, job.payload));
-        this.count('sent', results.sent.length);
-        this.count('pruned', results.prune.length);
-        this.count('failed', results.failed.length);
-        for (const token of results.prune) await this.prune(job, token);
-        for (const f of results.failed) this.deps.logger.warn({ userId: job.userId, code: f.errorCode }, 'push refused');
-        retry = results.retry;
-      } catch (err) {
-        // The request as a whole failed (network, credentials): every token is retried.
-        this.deps.logger.warn({ err, userId: job.userId, attempt }, 'push request failed');
-        retry = tokens;
-      }
-      if (retry.length === 0) return;
-      if (attempt >= maxAttempts) {
-        this.count('given_up', retry.length);
-        this.deps.logger.warn({ userId: job.userId, messageId: job.messageId, tokens: retry.length }, 'push given up after retries');
-        return;
-      }
-      tokens = retry;
-      await sleep(retryDelay(attempt, retryBaseMs), undefined, { signal: this.stopping.signal });
+    const attempt = async (attemptNumber: number) => {
+      if (attemptNumber > 1) this.count('retried', tokens.length);
+      tokens = await this.sendOnce(job, tokens, attemptNumber);
+      if (tokens.length > 0) throw new Error(`push to ${tokens.length} token(s) failed transiently`);
+    };
+    try {
+      await withRetry(pushPolicy(maxAttempts, retryBaseMs), attempt, { signal: this.stopping.signal });
+    } catch (err) {
+      // No token left: the last attempt went through, and only the stop was noticed after it.
+      if (tokens.length === 0) return;
+      if (this.stopping.signal.aborted) throw err;
+      this.count('given_up', tokens.length);
+      this.deps.logger.warn({ userId: job.userId, messageId: job.messageId, tokens: tokens.length }, 'push given up after retries');
+    }
+  }
+
+  /** One multicast to `tokens`; answers those that failed transiently, to be sent again. */
+  private async sendOnce(job: PushJob, tokens: string[], attemptNumber: number): Promise<string[]> {
+    try {
+      const results = classifyResults(await this.deps.sender.send(tokens, job.payload));
+      this.count('sent', results.sent.length);
+      this.count('pruned', results.prune.length);
+      this.count('failed', results.failed.length);
+      for (const token of results.prune) await this.prune(job, token);
+      for (const f of results.failed) this.deps.logger.warn({ userId: job.userId, code: f.errorCode }, 'push refused');
+      return results.retry;
+    } catch (err) {
+      // The request as a whole failed (network, credentials): every token is retried.
+      this.deps.logger.warn({ err, userId: job.userId, attempt: attemptNumber }, 'push request failed');
+      return tokens;
     }
   }
 

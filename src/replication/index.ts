@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { EventStore } from '../eventstore/port.js';
+import { retryPolicies, withRetry } from '../shared/retry.js';
 import type { ReadStore } from '../projections/readStore.js';
 import { AnalyticsConsumer } from './analytics.js';
 import { createKafka } from './kafka.js';
@@ -21,8 +22,6 @@ export interface Replication {
   stop(): Promise<void>;
 }
 
-const MAX_BACKOFF_MS = 30_000;
-
 /**
  * Starts the Kafka publisher and the analytics consumer in the background. Kafka being down at
  * start-up delays them, retried with backoff and logged; it never stops the API from serving.
@@ -31,17 +30,17 @@ export function startReplication(deps: ReplicationDeps): Replication {
   const kafka = createKafka(deps.brokers, `chat-${deps.dcId}`, deps.logger);
   const publisher = new KafkaPublisher({ kafka, store: deps.store, readStore: deps.readStore, dcId: deps.dcId, logger: deps.logger });
   const analytics = new AnalyticsConsumer({ kafka, readStore: deps.readStore, dcId: deps.dcId, logger: deps.logger });
-  let stopped = false;
+  const stopping = new AbortController();
   const keepTrying = async (name: string, start: () => Promise<void>) => {
-    for (let backoff = 500; !stopped; backoff = Math.min(backoff * 2, MAX_BACKOFF_MS)) {
-      try {
-        await start();
-        deps.logger.info(`${name} started`);
-        return;
-      } catch (err) {
-        deps.logger.error({ err, retryInMs: backoff }, `${name} could not start; retrying`);
-        await new Promise((r) => setTimeout(r, backoff));
-      }
+    try {
+      await withRetry(retryPolicies.kafkaStartup, start, {
+        signal: stopping.signal,
+        onRetry: (err, attempt) => deps.logger.error({ err, attempt }, `${name} could not start; retrying`),
+      });
+      deps.logger.info(`${name} started`);
+    } catch (err) {
+      // The policy retries every failure: only a stop ends the trying, and that is no error.
+      if (!stopping.signal.aborted) throw err;
     }
   };
   // The analytics consumer subscribes by pattern, so the local topic must exist first.
@@ -53,7 +52,7 @@ export function startReplication(deps: ReplicationDeps): Replication {
     analytics,
     ready,
     async stop() {
-      stopped = true;
+      stopping.abort();
       await Promise.allSettled([publisher.stop(), analytics.stop()]);
     },
   };
