@@ -328,9 +328,8 @@ export class Gateway {
         const { store, service } = this.deps;
         const items = await readableTimeline(store, service.conversations, conversationId, afterSeq + 1, Math.min(wanted, budget));
         for (const { seq, ...event } of items) {
-          session.replay(conversationId, seq, serializeEventFrame({ type: 'event', conversationId, seq, event }));
+          if (session.replay(conversationId, seq, serializeEventFrame({ type: 'event', conversationId, seq, event }))) replayed++;
         }
-        replayed += items.length;
       }
       const synced: SyncedFrame = { type: 'synced', ref: frame.ref, nextUserSeq, replayed, complete, skipped };
       session.sendJson(synced);
@@ -367,8 +366,7 @@ export class Gateway {
         if (fromStreams.has(e.conversationId)) continue;
         const { conversationId, seq, userSeq } = e;
         const event = { type: e.type, data: e.data, at: e.at };
-        session.replay(conversationId, seq, serializeEventFrame({ type: 'event', conversationId, seq, userSeq, event }));
-        replayed++;
+        if (session.replay(conversationId, seq, serializeEventFrame({ type: 'event', conversationId, seq, userSeq, event }))) replayed++;
       }
       if (entries.length < REPLAY_PAGE) return { nextUserSeq, replayed, complete: true };
       if (replayed >= MAX_REPLAY) return { nextUserSeq, replayed, complete: false };

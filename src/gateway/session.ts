@@ -6,19 +6,23 @@ import type { FloodGuard } from './flood.js';
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
 interface Pending {
-  key: string;
+  conversationId: string;
+  seq: number;
   frame: string;
 }
 
 /**
  * One connected device: all connection state lives here. While a sync replay runs, live events
- * are held back and released after it, minus those the replay already sent.
+ * are held back and released after it. Whatever the source (live, replay, held), an event goes out
+ * only above the last seq this socket carried for its conversation: every event once, seqs
+ * ascending. An older one passed over (live events that came before the client's sync) leaves a
+ * gap the client sees and fills with GET .../events, instead of a duplicate or a step back.
  */
 export class Session {
   /** When the device last showed a sign of life (a pong or any frame), in ms since the epoch. */
   lastAliveAt = Date.now();
   private held: Pending[] | null = null;
-  private replayed: Set<string> | null = null;
+  private readonly lastSeqs = new Map<string, number>();
 
   constructor(
     readonly socket: WebSocket,
@@ -51,11 +55,16 @@ export class Session {
 
   /** A live conversation event. */
   deliver(conversationId: string, seq: number, frame: string): void {
-    if (this.held) {
-      this.held.push({ key: `${conversationId}:${seq}`, frame });
-      return;
-    }
+    if (this.held) this.held.push({ conversationId, seq, frame });
+    else this.sendEvent(conversationId, seq, frame);
+  }
+
+  /** Whether the event went out (it is passed over at or below this conversation's last seq here). */
+  private sendEvent(conversationId: string, seq: number, frame: string): boolean {
+    if ((this.lastSeqs.get(conversationId) ?? -1) >= seq) return false;
+    this.lastSeqs.set(conversationId, seq);
     this.send(frame);
+    return true;
   }
 
   get syncing(): boolean {
@@ -64,20 +73,16 @@ export class Session {
 
   beginReplay(): void {
     this.held = [];
-    this.replayed = new Set();
   }
 
-  replay(conversationId: string, seq: number, frame: string): void {
-    this.replayed!.add(`${conversationId}:${seq}`);
-    this.send(frame);
+  replay(conversationId: string, seq: number, frame: string): boolean {
+    return this.sendEvent(conversationId, seq, frame);
   }
 
-  /** Releases the live events held during the replay, skipping any the replay sent. */
+  /** Releases the live events held during the replay, passing over those the replay sent. */
   endReplay(): void {
     const held = this.held ?? [];
-    const replayed = this.replayed ?? new Set();
     this.held = null;
-    this.replayed = null;
-    for (const p of held) if (!replayed.has(p.key)) this.send(p.frame);
+    for (const p of held) this.sendEvent(p.conversationId, p.seq, p.frame);
   }
 }

@@ -80,6 +80,23 @@ describe('WebSocket sync: every missed event once, in order', () => {
     assert.equal(beyond.nextUserSeq, third.nextUserSeq! + 50, 'never below what the client sent');
   });
 
+  it('never repeats or steps back over live events that reached the socket before the sync', async () => {
+    const alice = await t.api.user('alice');
+    const bob = await t.api.user('bob');
+    const c = await t.api.direct(alice, bob);
+    await t.api.send(alice, c, 'missed while away');
+    const ws = await t.connect(bob.token);
+    await t.api.send(alice, c, 'live before the sync');
+    await ws.next((f) => f.type === 'event' && f.conversationId === c && f.seq === 2);
+
+    const { end, replayed } = await sync(ws, { afterUserSeq: 0 });
+    assert.deepEqual(seqsOf(replayed, c), [], 'seqs 0 and 1 would step back behind the live seq 2, and 2 is there already');
+    assert.equal(syncedFrame.parse(end).replayed, 0, 'synced counts what went out');
+    await t.api.send(alice, c, 'after the sync');
+    await ws.next((f) => f.type === 'event' && f.conversationId === c && f.seq === 3);
+    assert.deepEqual(seqsOf(ws.events(), c), [2, 3], 'once each, ascending; the client fills 0..1 from GET .../events');
+  });
+
   it('skips a conversation the user may not read, names it in synced, and replays nothing of it', async () => {
     const alice = await t.api.user('alice');
     const bob = await t.api.user('bob');
