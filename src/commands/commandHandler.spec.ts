@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ConversationCommand } from '../domain/commands.js';
 import { conversationStream } from '../domain/streams.js';
-import { DomainError } from '../domain/errors.js';
+import { DomainError, WrongExpectedRevision } from '../domain/errors.js';
 import type { EventStore, EventToAppend, ExpectedRevision, RecordedEvent } from '../eventstore/port.js';
 import { CONVERSATION_ID, conversationStore, freshFold, sentBy } from '../../test/support/conversationStore.js';
 import { newConversationCache } from '../server.js';
@@ -153,6 +153,21 @@ describe('CommandHandler', () => {
     const stored = await store.readStream(stream);
     assert.deepEqual(stored.map(textOf), [undefined, 'from another instance', 'mine']);
     assert.deepEqual((await cache.load(CONVERSATION_ID)).state, await freshFold(store));
+  });
+
+  it('gives up with the conflict after eight retries against a writer that always appends first', async () => {
+    let appends = 0;
+    const { store, handler } = await handlerOver((real) =>
+      withAppendHook(real, async (count) => {
+        appends = count;
+        await real.append(stream, [sentBy('ben', `from another instance ${count}`)], 'any');
+      }),
+    );
+
+    await assert.rejects(handler.execute(CONVERSATION_ID, send('mine'), context), WrongExpectedRevision);
+
+    assert.equal(appends, 9);
+    assert.ok(!(await store.readStream(stream)).some((e) => textOf(e) === 'mine'));
   });
 
   it('shows no one the events of an append that failed: not during it, not after it', async () => {

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { DomainError, WrongExpectedRevision } from '../domain/errors.js';
+import { DomainError } from '../domain/errors.js';
 import { CURRENT_SCHEMA_VERSION, type DomainEvent, type EventMetadata } from '../domain/events.js';
 import { appendedSize } from '../eventstore/appendSize.js';
 import type { EventStore, EventToAppend } from '../eventstore/port.js';
 import { expectedAfter } from '../eventstore/expectedRevision.js';
 import { writable, type Folded, type StateCache } from '../eventstore/stateCache.js';
+import { retryPolicies, withRetry } from '../shared/retry.js';
 import type { Decider } from './decider.js';
 
 export interface CommandContext {
@@ -44,8 +45,6 @@ interface Batch<S, C, E> {
   state: S;
   deferred: AnyJob<S, C, E>[];
 }
-
-const MAX_CONFLICT_RETRIES = 8;
 
 /**
  * The one command handler: load the folded state, decide, append with the expected revision,
@@ -103,34 +102,34 @@ export class CommandHandler<S extends object, C, E extends DomainEvent> {
 
   /** Appends the jobs at the head of `jobs` that fit in one append; returns those left for the next. */
   private async runBatch(id: string, jobs: AnyJob<S, C, E>[]): Promise<AnyJob<S, C, E>[]> {
-    for (let attempt = 0; ; attempt++) {
-      let folded;
-      try {
-        folded = await this.cache.load(id);
-      } catch (error) {
-        for (const job of jobs) job.reject(error);
-        return [];
-      }
+    // Whom a failure answers, and who waits for the next append instead: all of `jobs` until an append is sent.
+    let failing = jobs;
+    let leftOver: AnyJob<S, C, E>[] = [];
+    const attempt = async () => {
+      failing = jobs;
+      leftOver = [];
+      const folded = await this.cache.load(id);
       const batch = this.decideBatch(folded, jobs);
       if (batch.toAppend.length === 0) {
         for (const a of batch.accepted) a.job.resolve({ events: [], position: 0, reply: a.reply });
         return batch.deferred;
       }
-      try {
-        const result = await this.store.append(this.streamOf(id), batch.toAppend, expectedAfter(folded.revision));
-        this.cache.set(id, { state: batch.state, revision: result.nextExpectedRevision });
-        for (const a of batch.accepted) {
-          a.job.resolve({ events: a.events, position: a.events.length ? result.position : 0, reply: a.reply });
-        }
-        return batch.deferred;
-      } catch (error) {
-        if (!(error instanceof WrongExpectedRevision) || attempt >= MAX_CONFLICT_RETRIES) {
-          for (const a of batch.accepted) a.job.reject(error);
-          return batch.deferred;
-        }
-        jobs = [...batch.accepted.map((a) => a.job), ...batch.deferred];
-        await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)));
+      failing = batch.accepted.map((a) => a.job);
+      leftOver = batch.deferred;
+      // After a conflict these are decided again; those the decider refused are answered already.
+      jobs = [...failing, ...leftOver];
+      const result = await this.store.append(this.streamOf(id), batch.toAppend, expectedAfter(folded.revision));
+      this.cache.set(id, { state: batch.state, revision: result.nextExpectedRevision });
+      for (const a of batch.accepted) {
+        a.job.resolve({ events: a.events, position: a.events.length ? result.position : 0, reply: a.reply });
       }
+      return batch.deferred;
+    };
+    try {
+      return await withRetry(retryPolicies.writeConflict, attempt);
+    } catch (error) {
+      for (const job of failing) job.reject(error);
+      return leftOver;
     }
   }
 
