@@ -6,7 +6,7 @@ import { pino, type Logger } from 'pino';
 import { createApp } from './api/app.js';
 import { TokenService, loadSigningKey } from './api/auth.js';
 import { RateLimits } from './api/limits.js';
-import { RevocationList } from './api/revocations.js';
+import { SqliteRevocationStore } from './api/revocations.js';
 import { ChatService } from './commands/service.js';
 import type { Config } from './config.js';
 import { openSqlite, type SqliteDatabase } from './db/sqlite.js';
@@ -25,7 +25,7 @@ import { readinessCheck } from './observability/readiness.js';
 import { checkpointLags } from './projections/lag.js';
 import { PresenceTracker } from './gateway/presence.js';
 import { ProjectionRunner } from './projections/runner.js';
-import type { ReadStore } from './projections/readStore.js';
+import type { ProjectionSink, ReadStoreAdapter } from './projections/ports.js';
 import type { RebuildTarget } from './projections/rebuild.js';
 import { MongoReadStore } from './projections/stores/mongo.js';
 import { SqliteReadStore } from './projections/stores/sqlite.js';
@@ -41,7 +41,7 @@ export interface RunningServer {
   port: number;
   http: Server;
   store: EventStore;
-  readStore: ReadStore;
+  readStore: ReadStoreAdapter;
   projections: ProjectionRunner;
   gateway: Gateway;
   replication: Replication | null;
@@ -64,7 +64,7 @@ export const newConversationCache = (store: EventStore) => new StateCache<Conver
 
 export interface Stores {
   store: EventStore;
-  readStore: ReadStore;
+  readStore: ReadStoreAdapter;
   /** For operators: figures about the stored events (SQLite event store only). */
   stats: EventStoreStats | null;
   /** Zero-downtime projection rebuilds (SQLite read store only). */
@@ -139,7 +139,7 @@ export async function startServer(
     conversations: newConversationCache(store),
     options: { inboxPullThreshold: config.INBOX_PULL_THRESHOLD },
     onError: (err) => logger.error({ err }, 'projection batch failed; retrying'),
-    recordAnalytics: config.REPLICATION === 'off',
+    analytics: config.REPLICATION === 'off' ? readStore : undefined,
   });
   await projections.start();
 
@@ -150,7 +150,7 @@ export async function startServer(
     readStore,
     { dcId: config.DC_ID, maxGroupSize: config.MAX_GROUP_SIZE, usernameReservationTimeoutMs: config.USERNAME_RESERVATION_TIMEOUT_MS },
   );
-  const tokens = new TokenService(loadSigningKey(config.AUTH_SECRET, config.DATA_DIR), config.TOKEN_TTL_SECONDS, new RevocationList(db));
+  const tokens = new TokenService(loadSigningKey(config.AUTH_SECRET, config.DATA_DIR), config.TOKEN_TTL_SECONDS, new SqliteRevocationStore(db));
   const limits = new RateLimits({
     sendsPerUser: config.SEND_RATE_PER_USER,
     sendsPerIp: config.SEND_RATE_PER_IP,
@@ -236,7 +236,7 @@ async function startPush(
   config: Config,
   logger: Logger,
   overrides: ServerOverrides,
-  deps: { store: EventStore; readStore: ReadStore; service: ChatService; presence: PresenceTracker; outcomes: Metrics['pushOutcomes'] },
+  deps: { store: EventStore; readStore: ProjectionSink; service: ChatService; presence: PresenceTracker; outcomes: Metrics['pushOutcomes'] },
 ): Promise<PushWorker | null> {
   const fcm = overrides.fcm ?? fcmOptionsFromConfig(config);
   if (!fcm) {

@@ -18,7 +18,7 @@ interface Params {
 
 const p = params<Params>();
 // The generator only signs tokens; the server under test checks revocations.
-const tokens = new TokenService(new TextEncoder().encode(p.secret), 24 * 3600, { revoke() {}, isRevoked: () => false });
+const tokens = new TokenService(new TextEncoder().encode(p.secret), 24 * 3600, { revoke: async () => {}, isRevoked: async () => false });
 const sockets: WebSocket[] = [];
 let failed = 0;
 let firstError = '';

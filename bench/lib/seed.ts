@@ -33,7 +33,7 @@ export class Seeder {
   readonly store: SqliteEventStore;
   readonly service: ChatService;
   // The seeder only signs tokens; the server under test checks revocations.
-  private readonly tokens = new TokenService(new TextEncoder().encode(AUTH_SECRET), 24 * 3600, { revoke() {}, isRevoked: () => false });
+  private readonly tokens = new TokenService(new TextEncoder().encode(AUTH_SECRET), 24 * 3600, { revoke: async () => {}, isRevoked: async () => false });
   private passwordHash: Promise<string> | null = null;
 
   constructor(dataDir: string) {

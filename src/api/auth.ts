@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 import { DomainError } from '../domain/errors.js';
+import type { RevocationStore } from './revocations.js';
 
 export interface Principal {
   userId: string;
@@ -11,18 +12,12 @@ export interface Principal {
   token?: { id: string; expiresAt: number };
 }
 
-/** Where logged-out token ids are kept. */
-export interface Revocations {
-  revoke(jti: string, expiresAt: number): void;
-  isRevoked(jti: string): boolean;
-}
-
 /** Signed, expiring, revocable bearer tokens (HS256 JWTs). */
 export class TokenService {
   constructor(
     private readonly key: Uint8Array,
     private readonly ttlSeconds: number,
-    private readonly revocations: Revocations,
+    private readonly revocations: RevocationStore,
   ) {}
 
   async issue(userId: string, deviceId: string = randomUUID()): Promise<string> {
@@ -39,7 +34,7 @@ export class TokenService {
     try {
       const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'] });
       if (!payload.sub || typeof payload.did !== 'string' || !payload.jti || !payload.exp) throw new Error('incomplete token');
-      if (this.revocations.isRevoked(payload.jti)) throw new DomainError('unauthenticated', 'token revoked: log in again');
+      if (await this.revocations.isRevoked(payload.jti)) throw new DomainError('unauthenticated', 'token revoked: log in again');
       return { userId: payload.sub, deviceId: payload.did, token: { id: payload.jti, expiresAt: payload.exp } };
     } catch (error) {
       if (error instanceof DomainError) throw error;
@@ -49,9 +44,9 @@ export class TokenService {
   }
 
   /** Logout: the token is refused from now on, also after a restart. */
-  revoke(principal: Principal): void {
+  async revoke(principal: Principal): Promise<void> {
     if (!principal.token) throw new DomainError('unauthenticated', 'no user token to revoke');
-    this.revocations.revoke(principal.token.id, principal.token.expiresAt);
+    await this.revocations.revoke(principal.token.id, principal.token.expiresAt);
   }
 }
 

@@ -1,10 +1,20 @@
 import type { SqliteDatabase } from '../db/sqlite.js';
 
 /**
- * Revoked token ids (logout), kept in the SQLite file in DATA_DIR so a revocation survives a
- * restart. A row is needed only until the token would have expired anyway; older ones are purged.
+ * Where logged-out token ids are kept until their tokens would have expired anyway. Asynchronous
+ * so a store shared between instances (Redis, MongoDB) can implement it.
  */
-export class RevocationList {
+export interface RevocationStore {
+  /** `expiresAt` in seconds since the epoch, as in the token's `exp`. */
+  revoke(jti: string, expiresAt: number): Promise<void>;
+  isRevoked(jti: string): Promise<boolean>;
+}
+
+/**
+ * Revoked token ids in the SQLite file in DATA_DIR, so a revocation survives a restart. A row is
+ * needed only until the token would have expired anyway; older ones are purged.
+ */
+export class SqliteRevocationStore implements RevocationStore {
   private readonly q;
 
   constructor(db: SqliteDatabase) {
@@ -16,13 +26,12 @@ export class RevocationList {
     };
   }
 
-  /** `expiresAt` in seconds since the epoch, as in the token's `exp`. */
-  revoke(jti: string, expiresAt: number): void {
+  async revoke(jti: string, expiresAt: number): Promise<void> {
     this.q.purge.run(Math.floor(Date.now() / 1000));
     this.q.insert.run(jti, expiresAt);
   }
 
-  isRevoked(jti: string): boolean {
+  async isRevoked(jti: string): Promise<boolean> {
     return this.q.has.get(jti) !== undefined;
   }
 }

@@ -1,7 +1,8 @@
 import type { ChatService } from '../commands/service.js';
 import { DomainError, forbidden, notFound } from '../domain/errors.js';
 import type { EventStore } from '../eventstore/port.js';
-import type { ReadStore } from '../projections/readStore.js';
+import type { AnalyticsStore, ContactQueries, ConversationQueries, InboxQueries } from '../projections/ports.js';
+import { rankOf } from '../projections/ranking.js';
 import type { TokenService } from './auth.js';
 import { route, type RouteSpec } from './route.js';
 import * as s from './schemas.js';
@@ -20,7 +21,7 @@ import {
 export interface ApiDeps {
   service: ChatService;
   store: EventStore;
-  readStore: ReadStore;
+  readStore: ConversationQueries & InboxQueries & Pick<ContactQueries, 'sharesConversation'> & Pick<AnalyticsStore, 'analytics'>;
   tokens: TokenService;
   /** Resolves once the read models include `position`, so a client reads its own writes. */
   waitForProjections(position: number): Promise<unknown>;
@@ -123,7 +124,7 @@ export function routes({ service, store, readStore, tokens, waitForProjections, 
       summary: 'Log out: the bearer token of this request is refused from now on',
       status: 204,
       async handler({ principal }) {
-        tokens.revoke(principal);
+        await tokens.revoke(principal);
         return {};
       },
     }),
@@ -157,11 +158,8 @@ export function routes({ service, store, readStore, tokens, waitForProjections, 
           const peer = r.conversation.directMemberIds?.find((id) => id !== principal.userId);
           return conversationListItem(r, peer ? (names.get(peer) ?? null) : null);
         });
-        const last = items[items.length - 1];
-        const nextCursor =
-          last && items.length === query.limit
-            ? encodeCursor({ pinned: last.pinned, lastActivityAt: last.lastActivityAt, conversationId: last.conversationId })
-            : null;
+        const last = rows[rows.length - 1];
+        const nextCursor = last && rows.length === query.limit ? encodeCursor(rankOf(last)) : null;
         return { body: { items, nextCursor } };
       },
     }),

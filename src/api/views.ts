@@ -3,7 +3,7 @@ import type { ConversationEvent } from '../domain/events.js';
 import { conversationStream } from '../domain/streams.js';
 import type { EventStore } from '../eventstore/port.js';
 import type { StateCache } from '../eventstore/stateCache.js';
-import type { ReadStore } from '../projections/readStore.js';
+import type { ConversationQueries } from '../projections/ports.js';
 import type { ConversationListItem, InboxEntry, ListCursor, MessageDoc, UserConversationDoc } from '../projections/model.js';
 import { invalid } from '../domain/errors.js';
 
@@ -112,7 +112,7 @@ export async function readableTimeline(
  * of rewriting every recipient's copy: the recall costs no fan-out, a rebuild gives the same
  * documents, and a read costs one document per conversation in the page, no stream folding.
  */
-export async function readableInbox(readStore: ReadStore, entries: InboxEntry[]): Promise<InboxEntry[]> {
+export async function readableInbox(readStore: Pick<ConversationQueries, 'getConversation'>, entries: InboxEntry[]): Promise<InboxEntry[]> {
   const ids = [...new Set(entries.map((e) => e.conversationId))];
   const docs = await Promise.all(ids.map((id) => readStore.getConversation(id)));
   const recalls = new Map(ids.map((id, i) => [id, docs[i]?.recalledSeqs ?? []]));

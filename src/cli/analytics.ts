@@ -1,6 +1,6 @@
 import Table from 'cli-table3';
 import { Command } from 'commander';
-import type { AnalyticsReport } from '../projections/readStore.js';
+import type { AnalyticsReport } from '../projections/ports.js';
 import { plain, wholeNumber, withStores } from './context.js';
 
 interface AnalyticsFlags {

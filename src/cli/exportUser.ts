@@ -7,7 +7,8 @@ import type { UserState } from '../domain/user.js';
 import type { EventStore, RecordedEvent } from '../eventstore/port.js';
 import { toDomainEvent } from '../eventstore/stateCache.js';
 import type { ConversationListItem } from '../projections/model.js';
-import type { ReadStore } from '../projections/readStore.js';
+import type { ConversationQueries } from '../projections/ports.js';
+import { rankOf } from '../projections/ranking.js';
 import { CliError, withStores } from './context.js';
 
 const userId = z.string().min(1).max(128);
@@ -33,16 +34,11 @@ export function accountOf(state: UserState) {
 }
 
 /** Every conversation the user is or was in, from the conversation-list read model. */
-async function memberships(readStore: ReadStore, id: string): Promise<ConversationListItem[]> {
+async function memberships(readStore: ConversationQueries, id: string): Promise<ConversationListItem[]> {
   const all: ConversationListItem[] = [];
   for (;;) {
     const last = all[all.length - 1];
-    const cursor = last && {
-      pinned: last.membership.pinned,
-      lastActivityAt: (last.membership.frozen ?? last.conversation).lastActivityAt,
-      conversationId: last.conversation.conversationId,
-    };
-    const page = await readStore.listConversations(id, { limit: PAGE, cursor });
+    const page = await readStore.listConversations(id, { limit: PAGE, cursor: last && rankOf(last) });
     all.push(...page);
     if (page.length < PAGE) return all;
   }

@@ -6,7 +6,7 @@ import { conversationStream, directConversationId, newId, usernameStream, userSt
 import type { UserState } from '../domain/user.js';
 import type { EventStore, RecordedEvent } from '../eventstore/port.js';
 import type { StateCache } from '../eventstore/stateCache.js';
-import type { ReadStore } from '../projections/readStore.js';
+import type { ConversationQueries } from '../projections/ports.js';
 import { CommandHandler, eventMetadata, type CommandContext } from './commandHandler.js';
 import { conversationDecider } from './conversation.decider.js';
 import { DUMMY_HASH, hashPassword, verifyPassword } from './passwords.js';
@@ -39,7 +39,7 @@ export class ChatService {
     private readonly store: EventStore,
     readonly conversations: StateCache<ConversationState, ConversationEvent>,
     readonly users: StateCache<UserState, UserEvent>,
-    private readonly readStore: ReadStore,
+    private readonly readStore: Pick<ConversationQueries, 'findMessageByClientMsgId'>,
     private readonly options: ServiceOptions,
   ) {
     this.conversationCommands = new CommandHandler(store, conversations, conversationDecider, conversationStream, options.dcId);

@@ -12,7 +12,7 @@ import type { ConversationEvent } from '../domain/events.js';
 import { parseStreamId } from '../domain/streams.js';
 import type { EventStore, RecordedEvent, Subscription } from '../eventstore/port.js';
 import { toDomainEvent, type StateCache } from '../eventstore/stateCache.js';
-import type { ReadStore } from '../projections/readStore.js';
+import type { ContactQueries, ConversationQueries, InboxQueries } from '../projections/ports.js';
 import { readableInbox, readableTimeline } from '../api/views.js';
 import { FloodGuard, holdBack, type FloodOptions } from './flood.js';
 import {
@@ -32,7 +32,7 @@ import { TypingTracker, type TypingOptions } from './typing.js';
 export interface GatewayDeps {
   store: EventStore;
   service: ChatService;
-  readStore: ReadStore;
+  readStore: InboxQueries & Pick<ContactQueries, 'listContacts'> & Pick<ConversationQueries, 'getConversation'>;
   tokens: TokenService;
   /** The gateway's own folded states: it follows the feed, independently of the command side. */
   conversations: StateCache<ConversationState, ConversationEvent>;

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { ReadStore } from '../projections/readStore.js';
+import type { LastSeenStore } from '../projections/ports.js';
 
 export interface PresenceView {
   online: boolean;
@@ -11,7 +11,7 @@ export interface PresenceOptions {
   /** Minimum time between two announcements about one user; 0 announces every change. */
   notifyIntervalMs: number;
   /** Where last-seen times outlive the process. */
-  store: Pick<ReadStore, 'saveLastSeen' | 'getLastSeen'>;
+  store: LastSeenStore;
   onError(error: unknown): void;
 }
 

@@ -1,6 +1,6 @@
 import type { EventStore } from '../eventstore/port.js';
 import { checkpointLags, describeLagEvents, type CheckpointLag } from '../projections/lag.js';
-import type { ReadStore } from '../projections/readStore.js';
+import type { ProjectionSink } from '../projections/ports.js';
 
 export type Readiness = { ready: true } | { ready: false; reason: string };
 
@@ -13,7 +13,7 @@ export function judgeLags(lags: CheckpointLag[], maxLagSeconds: number): Readine
 }
 
 /** /readyz: the stores answer, and the projections are within the lag bound. */
-export function readinessCheck(store: EventStore, readStore: ReadStore, maxLagSeconds: number): () => Promise<Readiness> {
+export function readinessCheck(store: EventStore, readStore: Pick<ProjectionSink, 'checkpoints'>, maxLagSeconds: number): () => Promise<Readiness> {
   return async () => {
     let lags: CheckpointLag[];
     try {

@@ -1,6 +1,6 @@
 import { parseStreamId } from '../domain/streams.js';
 import type { RecordedEvent } from '../eventstore/port.js';
-import type { AnalyticsReport, MessageFact } from './readStore.js';
+import type { AnalyticsReport, MessageFact } from './ports.js';
 
 /** The analytics-relevant facts in a batch of events: one per message sent. */
 export function messageFacts(events: RecordedEvent[]): MessageFact[] {

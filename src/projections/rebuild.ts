@@ -3,7 +3,7 @@ import type { ConversationState } from '../domain/conversation.js';
 import type { ConversationEvent } from '../domain/events.js';
 import type { StateCache } from '../eventstore/stateCache.js';
 import type { ProjectionName, ProjectorOptions } from './projectors.js';
-import type { ReadStore } from './readStore.js';
+import type { ProjectionSink } from './ports.js';
 import { ProjectionRunner } from './runner.js';
 
 /**
@@ -21,8 +21,8 @@ export interface RebuildTarget {
 }
 
 export interface ShadowBuild {
-  /** The shadow copies as a read store: a projection runner builds them like live ones. */
-  readonly shadow: ReadStore;
+  /** The shadow copies as a sink: a projection runner builds them like live ones. */
+  readonly shadow: ProjectionSink;
   /**
    * Holds the live writers off, runs `finish` (which brings the shadow copies to the head), then
    * puts the shadow copies in place of the live ones and moves the live checkpoints to theirs: all

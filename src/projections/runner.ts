@@ -6,20 +6,20 @@ import { toDomainEvent, type StateCache } from '../eventstore/stateCache.js';
 import { messageFacts } from './analytics.js';
 import type { WriteBatch } from './model.js';
 import { projectionNames, projectors, type ProjectionName, type ProjectorOptions } from './projectors.js';
-import type { ReadStore } from './readStore.js';
+import type { AnalyticsStore, ProjectionSink } from './ports.js';
 
 export interface RunnerDeps {
   store: EventStore;
-  readStore: ReadStore;
+  readStore: ProjectionSink;
   conversations: StateCache<ConversationState, ConversationEvent>;
   options: ProjectorOptions;
   names?: ProjectionName[];
   onError?: (error: unknown) => void;
   /**
-   * Also record the analytics facts of the local feed. Off when the Kafka analytics consumer does
-   * it for every datacenter's events instead.
+   * Where to also record the analytics facts of the local feed. Absent when the Kafka analytics
+   * consumer does it for every datacenter's events instead.
    */
-  recordAnalytics?: boolean;
+  analytics?: Pick<AnalyticsStore, 'recordMessageFacts'>;
 }
 
 export interface CatchUpOptions {
@@ -200,7 +200,7 @@ export class ProjectionRunner {
     }
     await this.deps.readStore.apply(batch);
     // Facts are keyed by event id, so recording a batch again changes nothing.
-    if (this.deps.recordAnalytics) await this.deps.readStore.recordMessageFacts(messageFacts(events));
+    await this.deps.analytics?.recordMessageFacts(messageFacts(events));
     Object.assign(this.checkpoints, batch.checkpoints);
     const reached = this.position;
     const ready = this.waiters.filter((w) => w.position <= reached);

@@ -8,14 +8,14 @@ import type { EventStore, RecordedEvent, Subscription } from '../eventstore/port
 import { toDomainEvent, type StateCache } from '../eventstore/stateCache.js';
 import type { Metrics, PushOutcome } from '../observability/metrics.js';
 import { pushPolicy, withRetry } from '../shared/retry.js';
-import type { ReadStore } from '../projections/readStore.js';
+import type { ProjectionSink } from '../projections/ports.js';
 import { classifyResults, isStale, pushPayload, pushRecipients, type PreviewMode, type PushPayload, type Recipient } from './decide.js';
 import type { PushSender } from './fcm.js';
 
 export interface PushWorkerDeps {
   store: EventStore;
   /** Holds the worker's checkpoint next to the projections' ones. */
-  readStore: ReadStore;
+  readStore: ProjectionSink;
   /** The worker's own folded conversation states, following the feed. */
   conversations: StateCache<ConversationState, ConversationEvent>;
   /** Users' devices, settings and names; removes dead tokens. */

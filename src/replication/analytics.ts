@@ -2,12 +2,12 @@ import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { RecordedEvent } from '../eventstore/port.js';
 import { messageFacts } from '../projections/analytics.js';
-import type { ReadStore } from '../projections/readStore.js';
+import type { AnalyticsStore } from '../projections/ports.js';
 import { ALL_EVENT_TOPICS, fromWire } from './wire.js';
 
 export interface AnalyticsConsumerDeps {
   kafka: Kafka;
-  readStore: ReadStore;
+  readStore: Pick<AnalyticsStore, 'recordMessageFacts'>;
   dcId: string;
   logger: Logger;
 }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { EventStore } from '../eventstore/port.js';
 import { retryPolicies, withRetry } from '../shared/retry.js';
-import type { ReadStore } from '../projections/readStore.js';
+import type { AnalyticsStore, ProjectionSink } from '../projections/ports.js';
 import { AnalyticsConsumer } from './analytics.js';
 import { createKafka } from './kafka.js';
 import { KafkaPublisher } from './publisher.js';
@@ -10,7 +10,8 @@ export interface ReplicationDeps {
   brokers: string;
   dcId: string;
   store: EventStore;
-  readStore: ReadStore;
+  /** Holds the publisher's checkpoint and the analytics facts. */
+  readStore: ProjectionSink & Pick<AnalyticsStore, 'recordMessageFacts'>;
   logger: Logger;
 }
 

@@ -1,7 +1,7 @@
 import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { EventStore, RecordedEvent, Subscription } from '../eventstore/port.js';
-import type { ReadStore } from '../projections/readStore.js';
+import type { ProjectionSink } from '../projections/ports.js';
 import { toWire, topicOf } from './wire.js';
 
 export const PUBLISHER_CHECKPOINT = 'publisher';
@@ -10,7 +10,7 @@ export interface PublisherDeps {
   kafka: Kafka;
   store: EventStore;
   /** Holds the publisher's checkpoint next to the projections'. */
-  readStore: ReadStore;
+  readStore: ProjectionSink;
   dcId: string;
   logger: Logger;
 }

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ProjectionRunner } from '../../src/projections/runner.js';
 import type { ConversationDoc, UserConversationDoc, Write } from '../../src/projections/model.js';
-import type { ReadStore } from '../../src/projections/readStore.js';
+import type { ReadStoreAdapter } from '../../src/projections/ports.js';
+import { rankOf } from '../../src/projections/ranking.js';
 import { newConversationCache } from '../../src/server.js';
 import { ApiClient } from '../support/client.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -23,7 +24,7 @@ const membership = (userId: string, conversationId: string, leftSeq: number | nu
 });
 
 export interface ReadStoreFixture {
-  store: ReadStore;
+  store: ReadStoreAdapter;
   cleanup(): Promise<void>;
 }
 
@@ -36,10 +37,10 @@ export function readStoreContract(name: string, makeFixture: () => Promise<ReadS
   describe(`read store contract: ${name}`, () => {
     let server: TestServer;
     let fixture: ReadStoreFixture;
-    let store: ReadStore;
+    let store: ReadStoreAdapter;
     let w: Awaited<ReturnType<typeof workload>>;
 
-    const project = (target: ReadStore) =>
+    const project = (target: ReadStoreAdapter) =>
       new ProjectionRunner({
         store: server.store,
         readStore: target,
@@ -89,7 +90,7 @@ export function readStoreContract(name: string, makeFixture: () => Promise<ReadS
       const last = first[0]!;
       const rest = await store.listConversations(w.users.ann.userId, {
         limit: 10,
-        cursor: { pinned: last.membership.pinned, lastActivityAt: last.conversation.lastActivityAt, conversationId: last.conversation.conversationId },
+        cursor: rankOf(last),
       });
       assert.deepEqual(rest, all.slice(1));
       assert.deepEqual(
@@ -104,7 +105,7 @@ export function readStoreContract(name: string, makeFixture: () => Promise<ReadS
       assert.deepEqual(await store.getConversation(w.conversations.small), await ref.getConversation(w.conversations.small));
       assert.equal(await store.getConversation('missing'), null);
       // A former member still lists the conversation (its history up to leftSeq stays readable).
-      const catInSmallGroup = async (s: ReadStore) =>
+      const catInSmallGroup = async (s: ReadStoreAdapter) =>
         (await s.listConversations(w.users.cat.userId, { limit: 100 })).find((i) => i.conversation.conversationId === w.conversations.small)?.membership;
       assert.deepEqual(await catInSmallGroup(store), await catInSmallGroup(ref));
       assert.ok((await catInSmallGroup(store))!.leftSeq! > 0, 'cat left the small group');
@@ -198,6 +199,28 @@ export function readStoreContract(name: string, makeFixture: () => Promise<ReadS
         a: '2030-01-01T10:00:00.000Z',
         b: '2030-01-01T11:00:00.000Z',
       });
+    });
+
+    it('gives a document the same fields whether its writes arrive in one batch or one batch each', async () => {
+      // Only the write that creates a document applies its setOnInsert, as a single upsert would.
+      const writes = (conversationId: string): Write[] => [
+        { kind: 'upsert', collection: 'userConversations', key: { userId: 'batched', conversationId }, set: { pinned: true } },
+        {
+          kind: 'upsert',
+          collection: 'userConversations',
+          key: { userId: 'batched', conversationId },
+          set: { role: 'member', leftSeq: null },
+          setOnInsert: { muted: false, pinned: false, archived: false },
+        },
+      ];
+      const positioned = (conversationId: string) =>
+        writes(conversationId).map((write, i) => ({ projection: 'userConversations', position: 2e9 + i, write }));
+      await store.apply({ writes: positioned('together'), checkpoints: {}, reapply: true });
+      for (const write of positioned('apart')) await store.apply({ writes: [write], checkpoints: {}, reapply: true });
+      const [together] = await store.listMembers('together');
+      const [apart] = await store.listMembers('apart');
+      assert.deepEqual({ ...together, conversationId: 'apart' }, apart);
+      assert.equal(apart!.pinned, true);
     });
   });
 }

@@ -8,11 +8,12 @@ import {
   type MessageDoc,
   type UserConversationDoc,
   type UserDoc,
-  type Write,
   type WriteBatch,
 } from '../model.js';
 import { dayOf, hourOf, orderReport } from '../analytics.js';
-import type { AnalyticsQuery, AnalyticsReport, ListOptions, MessageFact, MessageRange, ReadStore } from '../readStore.js';
+import type { AnalyticsQuery, AnalyticsReport, ListOptions, MessageFact, MessageRange, ReadStoreAdapter } from '../ports.js';
+import { compareRanks, rankOf } from '../ranking.js';
+import { docId, foldDocument, inboxUsers, numberInboxEntries, upsertsByDocument, writesToApply, type DocumentWrites, type InboxCounter } from '../writeFold.js';
 
 const names: Record<Collection, string> = {
   conversations: 'conversations',
@@ -31,16 +32,12 @@ const DUPLICATE_KEY = 11000;
 
 type Stored = Document & { _id: string; _pos: number };
 
-/** Documents are keyed by their key fields, JSON-encoded, so composite keys cannot collide. */
-const docId = (collection: Collection, key: object) =>
-  JSON.stringify(collectionKeys[collection].map((k) => (key as Record<string, unknown>)[k]));
-
 /**
  * Read models in MongoDB, without multi-document transactions. Every document records the position
  * of the last event applied to it (`_pos`), and the checkpoints are written after the documents.
  * A crash in between re-applies the batch, and the positions make that harmless.
  */
-export class MongoReadStore implements ReadStore {
+export class MongoReadStore implements ReadStoreAdapter {
   private constructor(
     private readonly client: MongoClient,
     private readonly db: Db,
@@ -69,11 +66,12 @@ export class MongoReadStore implements ReadStore {
     await this.coll(ANALYTICS).createIndex({ hour: 1 });
   }
 
+  // Projections
+
   async apply(batch: WriteBatch): Promise<void> {
-    const stored = batch.reapply ? {} : await this.checkpoints();
-    const writes = batch.writes.filter((w) => w.position > (stored[w.projection] ?? 0));
-    await this.applyUpserts(writes.filter((w) => w.write.kind === 'upsert'));
-    await this.applyInbox(writes.filter((w) => w.write.kind === 'inbox'));
+    const writes = writesToApply(batch, batch.reapply ? {} : await this.checkpoints());
+    await this.applyUpserts(writes);
+    await this.applyInbox(writes);
     const checkpoints = Object.entries(batch.checkpoints);
     if (checkpoints.length === 0) return;
     await this.coll(CHECKPOINTS).bulkWrite(
@@ -83,36 +81,40 @@ export class MongoReadStore implements ReadStore {
     );
   }
 
+  async checkpoints(): Promise<Record<string, number>> {
+    const docs = await this.coll(CHECKPOINTS).find({}).toArray();
+    return Object.fromEntries(docs.map((d) => [d._id, d.position as number]));
+  }
+
   /**
-   * Folds the batch's writes per document (in position order) into one write each. Documents that
-   * do not exist yet are inserted in bulk; existing ones are updated only if they are behind the
-   * batch. The position check is done on the documents read here, which is safe because each
-   * projection has a single writer; the _id-only filters keep FerretDB on its primary key.
+   * One write per document of the batch: documents that do not exist yet are inserted in bulk,
+   * existing ones updated only if they are behind the batch. The positions are read here, which is
+   * safe because each projection has a single writer; the _id-only filters keep FerretDB on its
+   * primary key.
    */
   private async applyUpserts(writes: WriteBatch['writes']): Promise<void> {
-    const merged = new Map<string, Map<string, { key: object; set: Document; setOnInsert: Document; pos: number }>>();
-    for (const { position, write } of writes) {
-      if (write.kind !== 'upsert') continue;
-      const docs = merged.get(write.collection) ?? new Map();
-      const id = docId(write.collection, write.key);
-      const m = docs.get(id) ?? { key: write.key, set: {}, setOnInsert: {}, pos: 0 };
-      Object.assign(m.set, write.set);
-      m.setOnInsert = { ...(write.setOnInsert ?? {}), ...m.setOnInsert };
-      m.pos = position;
-      docs.set(id, m);
-      merged.set(write.collection, docs);
+    const byCollection = new Map<Collection, DocumentWrites[]>();
+    for (const doc of upsertsByDocument(writes)) {
+      const docs = byCollection.get(doc.collection) ?? [];
+      docs.push(doc);
+      byCollection.set(doc.collection, docs);
     }
-    for (const [collection, docs] of merged) {
-      const coll = this.coll(names[collection as Collection]);
-      const current = new Map(
-        (await coll.find({ _id: { $in: [...docs.keys()] } }, { projection: { _pos: 1 } }).toArray()).map((d) => [d._id, d._pos]),
+    for (const [collection, docs] of byCollection) {
+      const coll = this.coll(names[collection]);
+      const stored = new Map(
+        (await coll.find({ _id: { $in: docs.map((d) => d.id) } }, { projection: { _pos: 1 } }).toArray()).map((d) => [d._id, d._pos]),
       );
       const inserts: Stored[] = [];
       const updates: AnyBulkWriteOperation<Stored>[] = [];
-      for (const [id, m] of docs) {
-        const pos = current.get(id);
-        if (pos === undefined) inserts.push({ _id: id, ...m.key, ...m.setOnInsert, ...m.set, _pos: m.pos });
-        else if (pos < m.pos) updates.push({ updateOne: { filter: { _id: id }, update: { $set: { ...m.set, _pos: m.pos } } } });
+      for (const doc of docs) {
+        const storedPosition = stored.get(doc.id);
+        const folded = foldDocument(doc, storedPosition);
+        if (!folded) continue;
+        if (storedPosition === undefined) {
+          inserts.push({ _id: doc.id, ...folded.key, ...folded.setOnInsert, ...folded.set, _pos: folded.position });
+        } else {
+          updates.push({ updateOne: { filter: { _id: doc.id }, update: { $set: { ...folded.set, _pos: folded.position } } } });
+        }
       }
       if (inserts.length) await ignoringDuplicates(coll.insertMany(inserts, { ordered: false }));
       if (updates.length) await coll.bulkWrite(updates, { ordered: false });
@@ -124,34 +126,27 @@ export class MongoReadStore implements ReadStore {
    * batch computes the same userSeqs from the same counter, so its inserts are duplicates.
    */
   private async applyInbox(writes: WriteBatch['writes']): Promise<void> {
-    if (writes.length === 0) return;
-    const userIds = [...new Set(writes.map((w) => (w.write as Extract<Write, { kind: 'inbox' }>).entry.userId))];
-    const counters = new Map(
-      (await this.coll(INBOX_COUNTERS).find({ _id: { $in: userIds } }).toArray()).map((c) => [c._id, { seq: c.seq as number, pos: c._pos }]),
+    const userIds = inboxUsers(writes);
+    if (userIds.length === 0) return;
+    const stored = new Map<string, InboxCounter>(
+      (await this.coll(INBOX_COUNTERS).find({ _id: { $in: userIds } }).toArray()).map((c) => [c._id, { userSeq: c.seq as number, position: c._pos }]),
     );
-    const entries: Stored[] = [];
-    for (const { position, write } of writes) {
-      const { entry } = write as Extract<Write, { kind: 'inbox' }>;
-      const counter = counters.get(entry.userId) ?? { seq: 0, pos: 0 };
-      if (position <= counter.pos) continue;
-      counter.seq += 1;
-      counter.pos = position;
-      counters.set(entry.userId, counter);
-      entries.push({ _id: JSON.stringify([entry.userId, counter.seq]), ...entry, userSeq: counter.seq, _pos: position });
-    }
+    const { entries, counters } = numberInboxEntries(writes, stored);
     if (entries.length === 0) return;
-    await ignoringDuplicates(this.coll(INBOX).insertMany(entries, { ordered: false }));
+    await ignoringDuplicates(
+      this.coll(INBOX).insertMany(
+        entries.map(({ entry, position }) => ({ _id: JSON.stringify([entry.userId, entry.userSeq]), ...entry, _pos: position })),
+        { ordered: false },
+      ),
+    );
     await this.coll(INBOX_COUNTERS).bulkWrite(
       [...counters].map(([userId, c]) => ({
-        updateOne: { filter: { _id: userId }, update: { $max: { seq: c.seq, _pos: c.pos } }, upsert: true },
+        updateOne: { filter: { _id: userId }, update: { $max: { seq: c.userSeq, _pos: c.position } }, upsert: true },
       })),
     );
   }
 
-  async checkpoints(): Promise<Record<string, number>> {
-    const docs = await this.coll(CHECKPOINTS).find({}).toArray();
-    return Object.fromEntries(docs.map((d) => [d._id, d.position as number]));
-  }
+  // Conversations
 
   async getConversation(conversationId: string): Promise<ConversationDoc | null> {
     return strip(await this.coll(names.conversations).findOne({ _id: docId('conversations', { conversationId }) }));
@@ -176,20 +171,15 @@ export class MongoReadStore implements ReadStore {
         (d) => [d.conversationId as string, strip<ConversationDoc>(d)!],
       ),
     );
-    const rows = memberships
-      .filter((m) => conversations.has(m.conversationId))
-      .map((membership) => {
-        const conversation = conversations.get(membership.conversationId)!;
-        return { conversation, membership, activity: membership.frozen?.lastActivityAt ?? conversation.lastActivityAt };
-      })
-      .sort((a, b) => rankCompare(b, a));
-    const after = cursor
-      ? rows.filter(
-          (r) => rankCompare(r, { membership: { pinned: cursor.pinned, conversationId: cursor.conversationId }, activity: cursor.lastActivityAt }) < 0,
-        )
-      : rows;
-    return after.slice(0, limit).map(({ conversation, membership }) => ({ conversation, membership }));
+    const items = memberships
+      .filter((membership) => conversations.has(membership.conversationId))
+      .map((membership) => ({ conversation: conversations.get(membership.conversationId)!, membership }))
+      .sort((a, b) => compareRanks(rankOf(a), rankOf(b)));
+    const after = cursor ? items.filter((item) => compareRanks(rankOf(item), cursor) > 0) : items;
+    return after.slice(0, limit);
   }
+
+  // Messages
 
   async listMessages(conversationId: string, { afterSeq, beforeSeq, maxSeq, limit }: MessageRange): Promise<MessageDoc[]> {
     const messages = this.coll(names.messages);
@@ -207,6 +197,16 @@ export class MongoReadStore implements ReadStore {
     return strip(await this.coll(names.messages).findOne({ conversationId, senderId, clientMsgId }));
   }
 
+  // Users
+
+  async getUsers(userIds: string[]): Promise<UserDoc[]> {
+    if (userIds.length === 0) return [];
+    const docs = await this.coll(names.users).find({ _id: { $in: userIds.map((userId) => docId('users', { userId })) } }).toArray();
+    return docs.map((d) => strip<UserDoc>(d)!);
+  }
+
+  // Inbox
+
   async listInbox(userId: string, afterUserSeq: number, limit: number): Promise<InboxEntry[]> {
     const docs = await this.coll(INBOX).find({ userId, userSeq: { $gt: afterUserSeq } }).sort({ userSeq: 1 }).limit(limit).toArray();
     return docs.map((d) => {
@@ -215,44 +215,7 @@ export class MongoReadStore implements ReadStore {
     });
   }
 
-  async getUsers(userIds: string[]): Promise<UserDoc[]> {
-    if (userIds.length === 0) return [];
-    const docs = await this.coll(names.users).find({ _id: { $in: userIds.map((userId) => docId('users', { userId })) } }).toArray();
-    return docs.map((d) => strip<UserDoc>(d)!);
-  }
-
-  async recordMessageFacts(facts: MessageFact[]): Promise<void> {
-    if (facts.length === 0) return;
-    const docs = facts.map((f) => ({
-      _id: f.eventId,
-      _pos: 0,
-      conversationId: f.conversationId,
-      senderId: f.senderId,
-      hour: hourOf(f.at),
-      day: dayOf(f.at),
-    }));
-    await ignoringDuplicates(this.coll(ANALYTICS).insertMany(docs, { ordered: false }));
-  }
-
-  /** One accumulator per $group: FerretDB v1 miscounts groups with several $sum fields. */
-  async analytics({ since, limit }: AnalyticsQuery): Promise<AnalyticsReport> {
-    const match = { $match: { hour: { $gte: hourOf(since) } } };
-    const run = (stages: Document[]) => this.coll(ANALYTICS).aggregate([match, ...stages]).toArray();
-    const perHour = await run([{ $group: { _id: { c: '$conversationId', h: '$hour' }, messages: { $sum: 1 } } }]);
-    const senders = await run([
-      { $group: { _id: { d: '$day', s: '$senderId' } } },
-      { $group: { _id: '$_id.d', senders: { $sum: 1 } } },
-    ]);
-    const busiest = await run([{ $group: { _id: '$conversationId', messages: { $sum: 1 } } }]);
-    return orderReport(
-      {
-        messagesPerHour: perHour.map((r) => ({ conversationId: r._id.c, hour: r._id.h, messages: r.messages })),
-        dailyActiveSenders: senders.map((r) => ({ day: r._id, senders: r.senders })),
-        busiestConversations: busiest.map((r) => ({ conversationId: r._id, messages: r.messages })),
-      },
-      limit,
-    );
-  }
+  // Contacts and last seen
 
   private async currentConversationIds(userId: string): Promise<string[]> {
     const docs = await this.coll(names.userConversations).find({ userId, leftSeq: null }, { projection: { conversationId: 1 } }).toArray();
@@ -297,6 +260,43 @@ export class MongoReadStore implements ReadStore {
     return Object.fromEntries(docs.map((d) => [d._id, d.at as string]));
   }
 
+  // Analytics
+
+  async recordMessageFacts(facts: MessageFact[]): Promise<void> {
+    if (facts.length === 0) return;
+    const docs = facts.map((f) => ({
+      _id: f.eventId,
+      _pos: 0,
+      conversationId: f.conversationId,
+      senderId: f.senderId,
+      hour: hourOf(f.at),
+      day: dayOf(f.at),
+    }));
+    await ignoringDuplicates(this.coll(ANALYTICS).insertMany(docs, { ordered: false }));
+  }
+
+  /** One accumulator per $group: FerretDB v1 miscounts groups with several $sum fields. */
+  async analytics({ since, limit }: AnalyticsQuery): Promise<AnalyticsReport> {
+    const match = { $match: { hour: { $gte: hourOf(since) } } };
+    const run = (stages: Document[]) => this.coll(ANALYTICS).aggregate([match, ...stages]).toArray();
+    const perHour = await run([{ $group: { _id: { c: '$conversationId', h: '$hour' }, messages: { $sum: 1 } } }]);
+    const senders = await run([
+      { $group: { _id: { d: '$day', s: '$senderId' } } },
+      { $group: { _id: '$_id.d', senders: { $sum: 1 } } },
+    ]);
+    const busiest = await run([{ $group: { _id: '$conversationId', messages: { $sum: 1 } } }]);
+    return orderReport(
+      {
+        messagesPerHour: perHour.map((r) => ({ conversationId: r._id.c, hour: r._id.h, messages: r.messages })),
+        dailyActiveSenders: senders.map((r) => ({ day: r._id, senders: r.senders })),
+        busiestConversations: busiest.map((r) => ({ conversationId: r._id, messages: r.messages })),
+      },
+      limit,
+    );
+  }
+
+  // Whole store
+
   async dump(): Promise<Record<string, unknown[]>> {
     const out: Record<string, unknown[]> = {};
     for (const [collection, name] of Object.entries(names) as [Collection, string][]) {
@@ -310,19 +310,6 @@ export class MongoReadStore implements ReadStore {
   async close(): Promise<void> {
     await this.client.close();
   }
-}
-
-interface Rankable {
-  membership: { pinned: boolean; conversationId: string };
-  activity: string;
-}
-
-/** Pinned first, then the latest activity, then the conversation id: the same order as the SQLite store. */
-function rankCompare(a: Rankable, b: Rankable): number {
-  if (a.membership.pinned !== b.membership.pinned) return a.membership.pinned ? 1 : -1;
-  if (a.activity !== b.activity) return a.activity < b.activity ? -1 : 1;
-  if (a.membership.conversationId === b.membership.conversationId) return 0;
-  return a.membership.conversationId < b.membership.conversationId ? -1 : 1;
 }
 
 function strip<T>(doc: Stored | null): T | null {

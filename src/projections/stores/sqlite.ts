@@ -9,11 +9,12 @@ import {
   type MessageDoc,
   type UserConversationDoc,
   type UserDoc,
-  type Write,
   type WriteBatch,
 } from '../model.js';
 import { dayOf, hourOf, orderReport } from '../analytics.js';
-import type { AnalyticsQuery, AnalyticsReport, ListOptions, MessageFact, MessageRange, ReadStore } from '../readStore.js';
+import type { AnalyticsQuery, AnalyticsReport, ListOptions, MessageFact, MessageRange, ReadStoreAdapter } from '../ports.js';
+import { rankFields, type Rank } from '../ranking.js';
+import { foldDocument, inboxUsers, numberInboxEntries, upsertsByDocument, writesToApply, type InboxCounter } from '../writeFold.js';
 
 export type TableKind = Collection | 'inbox' | 'checkpoints';
 
@@ -80,29 +81,35 @@ interface DocRow {
   doc: string;
 }
 
-/** A document as the current batch has left it, written once when the batch commits. */
-interface PendingDoc {
-  collection: Collection;
-  keyValues: unknown[];
-  pos: number;
-  doc: Record<string, unknown> | null;
-  dirty: boolean;
-}
+type Params = Record<string, unknown>;
+
+/** SQL for a list column of the ranking, over `uc` (the membership) joined with `c` (the conversation). */
+const rankColumns: Record<keyof Rank, string> = {
+  pinned: `json_extract(uc.doc, '$.pinned')`,
+  lastActivityAt: `COALESCE(json_extract(uc.doc, '$.frozen.lastActivityAt'), json_extract(c.doc, '$.lastActivityAt'))`,
+  conversationId: 'uc.conversation_id',
+};
+const rankOrderBy = rankFields.map((field) => `${rankColumns[field]} DESC`).join(', ');
+/** Rows ranked after the cursor (named parameters per rank field): the first field that differs is smaller. */
+const rankedAfterCursor = rankFields.reduceRight(
+  (rest, field) => `(${rankColumns[field]} < @${field}${rest && ` OR (${rankColumns[field]} = @${field} AND ${rest})`})`,
+  '',
+);
+const cursorParams = (cursor: Rank): Params => ({ ...cursor, pinned: cursor.pinned ? 1 : 0 });
 
 /**
  * Read models in the embedded SQLite file. Documents are JSON with their key fields as columns;
  * a batch of writes and the projections' checkpoints commit in one transaction, so a crash leaves
  * either both or neither. `tables` selects the copy: the live tables, or a rebuild's shadow ones.
  */
-export class SqliteReadStore implements ReadStore {
-  private readonly upsertStmts: Record<Collection, { get: Statement; put: Statement }>;
-  private readonly inboxStmts: { max: Statement<[string], { s: number | null }>; insert: Statement };
-  /** Next userSeq per user, valid only while no other connection has written (see apply). */
-  private readonly userSeqs = new Map<string, number>();
+export class SqliteReadStore implements ReadStoreAdapter {
+  private readonly docStmts: Record<Collection, { get: Statement; put: Statement }>;
+  private readonly inboxStmts: { counter: Statement<[string, string], InboxCounter | undefined>; insert: Statement };
+  /** Inbox counters per user, valid only while no other connection has written (see apply). */
+  private readonly inboxCounters = new Map<string, InboxCounter>();
   private dataVersion: number | null = null;
-  private inboxDoc: { position: number; json: string } | null = null;
   private readonly applyTx: (batch: WriteBatch) => void;
-  private readonly q: Record<string, Statement>;
+  private readonly q;
 
   constructor(
     private readonly db: SqliteDatabase,
@@ -125,7 +132,7 @@ export class SqliteReadStore implements ReadStore {
       CREATE TABLE IF NOT EXISTS ${LAST_SEEN} (user_id TEXT PRIMARY KEY, at TEXT NOT NULL);
     `);
     for (const index of secondaryIndexes) ensureIndex(db, t[index.kind], index.name, index.on);
-    this.upsertStmts = Object.fromEntries(
+    this.docStmts = Object.fromEntries(
       collections.map((collection) => {
         const keys = collectionKeys[collection].map(column);
         const where = keys.map((k) => `${k} = ?`).join(' AND ');
@@ -141,23 +148,21 @@ export class SqliteReadStore implements ReadStore {
       }),
     ) as Record<Collection, { get: Statement; put: Statement }>;
     this.inboxStmts = {
-      max: db.prepare(`SELECT MAX(user_seq) AS s FROM ${t.inbox} WHERE user_id = ?`),
-      insert: db.prepare(`INSERT INTO ${t.inbox} (user_id, user_seq, pos, doc) VALUES (?, ?, ?, ?) ON CONFLICT (user_id, pos) DO NOTHING`),
+      // Two subqueries: SQLite answers a lone MAX from the index, two in one SELECT by a scan.
+      counter: db.prepare(
+        `SELECT (SELECT MAX(user_seq) FROM ${t.inbox} WHERE user_id = ?) AS userSeq, (SELECT MAX(pos) FROM ${t.inbox} WHERE user_id = ?) AS position`,
+      ),
+      insert: db.prepare(`INSERT INTO ${t.inbox} (user_id, user_seq, pos, doc) VALUES (?, ?, ?, ?)`),
     };
     // Checkpoints only move forward: a rebuild may have moved one past this writer's batch.
     const saveCheckpoint = db.prepare(
       `INSERT INTO ${t.checkpoints} (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = MAX(position, excluded.position)`,
     );
     const tx = db.transaction((batch: WriteBatch) => {
-      this.forgetUserSeqsIfOthersWrote();
-      const stored = this.storedCheckpoints();
-      // Documents are read and merged in memory and each is written once per batch: a busy
-      // conversation's 1,000 events in a page cost one row write per member, not 1,000.
-      const docs = new Map<string, PendingDoc>();
-      for (const { projection, position, write } of batch.writes) {
-        if (batch.reapply || position > (stored[projection] ?? 0)) this.applyWrite(position, write, docs);
-      }
-      for (const d of docs.values()) if (d.dirty) this.upsertStmts[d.collection].put.run(...d.keyValues, d.pos, JSON.stringify(d.doc));
+      this.forgetInboxCountersIfOthersWrote();
+      const writes = writesToApply(batch, this.storedCheckpoints());
+      this.applyUpserts(writes);
+      this.applyInbox(writes);
       for (const [name, position] of Object.entries(batch.checkpoints)) saveCheckpoint.run(name, position);
     });
     this.applyTx = (batch) => {
@@ -167,28 +172,27 @@ export class SqliteReadStore implements ReadStore {
         tx.immediate(batch);
       } catch (error) {
         // The cached inbox counters may have moved inside the rolled-back transaction.
-        this.userSeqs.clear();
+        this.inboxCounters.clear();
         throw error;
       }
     };
-    const activity = `COALESCE(json_extract(uc.doc, '$.frozen.lastActivityAt'), json_extract(c.doc, '$.lastActivityAt'))`;
-    const pinned = `json_extract(uc.doc, '$.pinned')`;
     const listSql = (cursor: boolean, archived: boolean) => `
-      SELECT uc.doc AS uc, c.doc AS c, uc.pos AS ucPos, c.pos AS cPos, ${pinned} AS pinned, ${activity} AS activity
+      SELECT uc.doc AS uc, c.doc AS c
       FROM ${t.userConversations} uc JOIN ${t.conversations} c ON c.conversation_id = uc.conversation_id
       WHERE uc.user_id = @userId
       ${archived ? `AND json_extract(uc.doc, '$.archived') = @archived` : ''}
-      ${cursor ? `AND (${pinned} < @pinned OR (${pinned} = @pinned AND (${activity} < @activity OR (${activity} = @activity AND uc.conversation_id < @conversationId))))` : ''}
-      ORDER BY pinned DESC, activity DESC, uc.conversation_id DESC LIMIT @limit`;
+      ${cursor ? `AND ${rankedAfterCursor}` : ''}
+      ORDER BY ${rankOrderBy} LIMIT @limit`;
     this.q = {
+      checkpoints: db.prepare<[], { name: string; position: number }>(`SELECT name, position FROM ${t.checkpoints}`),
       conversation: db.prepare(`SELECT doc FROM ${t.conversations} WHERE conversation_id = ?`),
       members: db.prepare(
         `SELECT doc FROM ${t.userConversations} WHERE conversation_id = ? AND json_extract(doc, '$.leftSeq') IS NULL ORDER BY user_id`,
       ),
-      list: db.prepare(listSql(false, false)),
-      listCursor: db.prepare(listSql(true, false)),
-      listArchived: db.prepare(listSql(false, true)),
-      listArchivedCursor: db.prepare(listSql(true, true)),
+      list: db.prepare<[Params], { uc: string; c: string }>(listSql(false, false)),
+      listCursor: db.prepare<[Params], { uc: string; c: string }>(listSql(true, false)),
+      listArchived: db.prepare<[Params], { uc: string; c: string }>(listSql(false, true)),
+      listArchivedCursor: db.prepare<[Params], { uc: string; c: string }>(listSql(true, true)),
       messagesForward: db.prepare(
         `SELECT doc FROM ${t.messages} WHERE conversation_id = ? AND seq > ? AND seq < ? AND seq <= ? ORDER BY seq LIMIT ?`,
       ),
@@ -198,9 +202,10 @@ export class SqliteReadStore implements ReadStore {
       messageByClientId: db.prepare(
         `SELECT doc FROM ${t.messages} WHERE conversation_id = ? AND json_extract(doc, '$.senderId') = ? AND json_extract(doc, '$.clientMsgId') = ?`,
       ),
-      inbox: db.prepare(`SELECT user_seq, doc FROM ${t.inbox} WHERE user_id = ? AND user_seq > ? ORDER BY user_seq LIMIT ?`),
-      checkpoints: db.prepare(`SELECT name, position FROM ${t.checkpoints}`),
-      contacts: db.prepare(`
+      inbox: db.prepare<[string, number, number], { user_seq: number; doc: string }>(
+        `SELECT user_seq, doc FROM ${t.inbox} WHERE user_id = ? AND user_seq > ? ORDER BY user_seq LIMIT ?`,
+      ),
+      contacts: db.prepare<[string, number], { userId: string }>(`
         SELECT DISTINCT other.user_id AS userId
         FROM ${t.userConversations} me
         JOIN ${t.conversations} c ON c.conversation_id = me.conversation_id
@@ -219,102 +224,143 @@ export class SqliteReadStore implements ReadStore {
     };
   }
 
-  /**
-   * Another connection (the operator CLI replaying events or swapping a rebuilt inbox in) may have
-   * changed the inbox behind the cached counters; SQLite's data_version tells, cheaply.
-   */
-  private forgetUserSeqsIfOthersWrote(): void {
-    const version = this.db.pragma('data_version', { simple: true }) as number;
-    if (version !== this.dataVersion) this.userSeqs.clear();
-    this.dataVersion = version;
-  }
-
-  private storedCheckpoints(): Record<string, number> {
-    const rows = this.q.checkpoints!.all() as { name: string; position: number }[];
-    return Object.fromEntries(rows.map((r) => [r.name, r.position]));
-  }
+  // Projections
 
   async apply(batch: WriteBatch): Promise<void> {
     this.applyTx(batch);
-  }
-
-  private applyWrite(position: number, write: Write, docs: Map<string, PendingDoc>): void {
-    if (write.kind === 'inbox') {
-      const { userId, ...entry } = write.entry;
-      // One event fans out the same entry to every recipient: serialise it once.
-      if (this.inboxDoc?.position !== position) this.inboxDoc = { position, json: JSON.stringify(entry) };
-      const next = this.nextUserSeq(userId);
-      const info = this.inboxStmts.insert.run(userId, next, position, this.inboxDoc.json);
-      if (info.changes === 1) this.userSeqs.set(userId, next);
-      return;
-    }
-    const keyValues = collectionKeys[write.collection].map((k) => (write.key as Record<string, unknown>)[k]);
-    const id = `${write.collection}\u0000${keyValues.join('\u0000')}`;
-    let pending = docs.get(id);
-    if (!pending) {
-      const row = this.upsertStmts[write.collection].get.get(...keyValues) as DocRow | undefined;
-      pending = { collection: write.collection, keyValues, pos: row?.pos ?? -1, doc: row ? JSON.parse(row.doc) : null, dirty: false };
-      docs.set(id, pending);
-    }
-    if (pending.doc !== null && pending.pos >= position) return;
-    pending.doc = pending.doc ? { ...pending.doc, ...write.set } : { ...write.key, ...write.setOnInsert, ...write.set };
-    pending.pos = position;
-    pending.dirty = true;
-  }
-
-  private nextUserSeq(userId: string): number {
-    let current = this.userSeqs.get(userId);
-    if (current === undefined) {
-      current = this.inboxStmts.max.get(userId)?.s ?? 0;
-      this.userSeqs.set(userId, current);
-    }
-    return current + 1;
   }
 
   async checkpoints(): Promise<Record<string, number>> {
     return this.storedCheckpoints();
   }
 
+  private storedCheckpoints(): Record<string, number> {
+    return Object.fromEntries(this.q.checkpoints.all().map((r) => [r.name, r.position]));
+  }
+
+  /**
+   * Each document is read, folded and written once per batch: a busy conversation's 1,000 events
+   * in a page cost one row write per member, not 1,000.
+   */
+  private applyUpserts(writes: WriteBatch['writes']): void {
+    for (const doc of upsertsByDocument(writes)) {
+      const keyValues = collectionKeys[doc.collection].map((k) => doc.key[k]);
+      const { get, put } = this.docStmts[doc.collection];
+      const row = get.get(...keyValues) as DocRow | undefined;
+      const folded = foldDocument(doc, row?.pos);
+      if (!folded) continue;
+      const stored = row ? { ...JSON.parse(row.doc), ...folded.set } : { ...folded.key, ...folded.setOnInsert, ...folded.set };
+      put.run(...keyValues, folded.position, JSON.stringify(stored));
+    }
+  }
+
+  private applyInbox(writes: WriteBatch['writes']): void {
+    const stored = new Map(inboxUsers(writes).map((userId) => [userId, this.inboxCounter(userId)]));
+    const { entries, counters } = numberInboxEntries(writes, stored);
+    let serialisedAt = -1;
+    let json = '';
+    for (const { entry, position } of entries) {
+      const { userId, userSeq, ...doc } = entry;
+      // One event fans out the same entry to every recipient: serialise it once.
+      if (serialisedAt !== position) [serialisedAt, json] = [position, JSON.stringify(doc)];
+      this.inboxStmts.insert.run(userId, userSeq, position, json);
+    }
+    for (const [userId, counter] of counters) this.inboxCounters.set(userId, counter);
+  }
+
+  private inboxCounter(userId: string): InboxCounter {
+    let counter = this.inboxCounters.get(userId);
+    if (!counter) {
+      const row = this.inboxStmts.counter.get(userId, userId);
+      counter = { userSeq: row?.userSeq ?? 0, position: row?.position ?? 0 };
+      this.inboxCounters.set(userId, counter);
+    }
+    return counter;
+  }
+
+  /**
+   * Another connection (the operator CLI replaying events or swapping a rebuilt inbox in) may have
+   * changed the inbox behind the cached counters; SQLite's data_version tells, cheaply.
+   */
+  private forgetInboxCountersIfOthersWrote(): void {
+    const version = this.db.pragma('data_version', { simple: true }) as number;
+    if (version !== this.dataVersion) this.inboxCounters.clear();
+    this.dataVersion = version;
+  }
+
+  // Conversations
+
   async getConversation(conversationId: string): Promise<ConversationDoc | null> {
-    return parseDoc(this.q.conversation!.get(conversationId));
+    return parseDoc(this.q.conversation.get(conversationId));
   }
 
   async listMembers(conversationId: string): Promise<UserConversationDoc[]> {
-    return parseDocs(this.q.members!.all(conversationId));
+    return parseDocs(this.q.members.all(conversationId));
   }
 
   async listConversations(userId: string, { limit, cursor, archived }: ListOptions): Promise<ConversationListItem[]> {
-    const params: Record<string, unknown> = { userId, limit };
+    const params: Params = { userId, limit, ...(cursor ? cursorParams(cursor) : {}) };
     if (archived !== undefined) params.archived = archived ? 1 : 0;
-    if (cursor) Object.assign(params, { pinned: cursor.pinned ? 1 : 0, activity: cursor.lastActivityAt, conversationId: cursor.conversationId });
     const stmt = archived === undefined ? (cursor ? this.q.listCursor : this.q.list) : cursor ? this.q.listArchivedCursor : this.q.listArchived;
-    const rows = stmt!.all(params) as { uc: string; c: string }[];
-    return rows.map((r) => ({ conversation: JSON.parse(r.c), membership: JSON.parse(r.uc) }));
+    return stmt.all(params).map((r) => ({ conversation: JSON.parse(r.c), membership: JSON.parse(r.uc) }));
   }
+
+  // Messages
 
   async listMessages(conversationId: string, { afterSeq, beforeSeq, maxSeq, limit }: MessageRange): Promise<MessageDoc[]> {
     if (afterSeq === undefined && beforeSeq !== undefined) {
-      return parseDocs<MessageDoc>(this.q.messagesBackward!.all(conversationId, beforeSeq, maxSeq, limit)).reverse();
+      return parseDocs<MessageDoc>(this.q.messagesBackward.all(conversationId, beforeSeq, maxSeq, limit)).reverse();
     }
     return parseDocs(
-      this.q.messagesForward!.all(conversationId, afterSeq ?? -1, beforeSeq ?? Number.MAX_SAFE_INTEGER, maxSeq, limit),
+      this.q.messagesForward.all(conversationId, afterSeq ?? -1, beforeSeq ?? Number.MAX_SAFE_INTEGER, maxSeq, limit),
     );
   }
 
   async findMessageByClientMsgId(conversationId: string, senderId: string, clientMsgId: string): Promise<MessageDoc | null> {
-    return parseDoc(this.q.messageByClientId!.get(conversationId, senderId, clientMsgId));
+    return parseDoc(this.q.messageByClientId.get(conversationId, senderId, clientMsgId));
   }
 
-  async listInbox(userId: string, afterUserSeq: number, limit: number): Promise<InboxEntry[]> {
-    const rows = this.q.inbox!.all(userId, afterUserSeq, limit) as { user_seq: number; doc: string }[];
-    return rows.map((r) => ({ userId, userSeq: r.user_seq, ...JSON.parse(r.doc) }));
-  }
+  // Users
 
   async getUsers(userIds: string[]): Promise<UserDoc[]> {
     if (userIds.length === 0) return [];
     const placeholders = userIds.map(() => '?').join(', ');
     return parseDocs(this.db.prepare(`SELECT doc FROM ${this.t.users} WHERE user_id IN (${placeholders})`).all(...userIds));
   }
+
+  // Inbox
+
+  async listInbox(userId: string, afterUserSeq: number, limit: number): Promise<InboxEntry[]> {
+    return this.q.inbox.all(userId, afterUserSeq, limit).map((r) => ({ userId, userSeq: r.user_seq, ...JSON.parse(r.doc) }));
+  }
+
+  // Contacts and last seen
+
+  async listContacts(userId: string, maxGroupSize: number): Promise<string[]> {
+    return this.q.contacts.all(userId, maxGroupSize).map((r) => r.userId);
+  }
+
+  async sharesConversation(userId: string, otherId: string): Promise<boolean> {
+    return this.q.shares.get(otherId, userId) !== undefined;
+  }
+
+  async saveLastSeen(times: Record<string, string>): Promise<void> {
+    this.db.transaction(() => {
+      for (const [userId, at] of Object.entries(times)) this.q.saveLastSeen.run(userId, at);
+    })();
+  }
+
+  async getLastSeen(userIds: string[]): Promise<Record<string, string>> {
+    if (userIds.length === 0) return {};
+    const placeholders = userIds.map(() => '?').join(', ');
+    const rows = this.db.prepare(`SELECT user_id, at FROM ${LAST_SEEN} WHERE user_id IN (${placeholders})`).all(...userIds) as {
+      user_id: string;
+      at: string;
+    }[];
+    return Object.fromEntries(rows.map((r) => [r.user_id, r.at]));
+  }
+
+  // Analytics
 
   async recordMessageFacts(facts: MessageFact[]): Promise<void> {
     const insert = this.db.prepare(
@@ -342,29 +388,7 @@ export class SqliteReadStore implements ReadStore {
     );
   }
 
-  async listContacts(userId: string, maxGroupSize: number): Promise<string[]> {
-    return (this.q.contacts!.all(userId, maxGroupSize) as { userId: string }[]).map((r) => r.userId);
-  }
-
-  async sharesConversation(userId: string, otherId: string): Promise<boolean> {
-    return this.q.shares!.get(otherId, userId) !== undefined;
-  }
-
-  async saveLastSeen(times: Record<string, string>): Promise<void> {
-    this.db.transaction(() => {
-      for (const [userId, at] of Object.entries(times)) this.q.saveLastSeen!.run(userId, at);
-    })();
-  }
-
-  async getLastSeen(userIds: string[]): Promise<Record<string, string>> {
-    if (userIds.length === 0) return {};
-    const placeholders = userIds.map(() => '?').join(', ');
-    const rows = this.db.prepare(`SELECT user_id, at FROM ${LAST_SEEN} WHERE user_id IN (${placeholders})`).all(...userIds) as {
-      user_id: string;
-      at: string;
-    }[];
-    return Object.fromEntries(rows.map((r) => [r.user_id, r.at]));
-  }
+  // Whole store
 
   async dump(): Promise<Record<string, unknown[]>> {
     const out: Record<string, unknown[]> = {};
