@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { DomainError } from '../domain/errors.js';
 import { CURRENT_SCHEMA_VERSION, type DomainEvent, type EventMetadata } from '../domain/events.js';
 import { appendedSize } from '../eventstore/appendSize.js';
 import type { EventStore, EventToAppend } from '../eventstore/port.js';
 import { expectedAfter } from '../eventstore/expectedRevision.js';
-import { writable, type Folded, type StateCache } from '../eventstore/stateCache.js';
+import { copyState, type Folded, type StateCache } from '../eventstore/stateCache.js';
 import { retryPolicies, withRetry } from '../shared/retry.js';
 import type { Decider } from './decider.js';
 
@@ -41,7 +42,7 @@ type AnyJob<S, C, E> = Job<S, C, E, unknown>;
 interface Batch<S, C, E> {
   accepted: { job: AnyJob<S, C, E>; events: AppendedEvent<E>[]; reply: unknown }[];
   toAppend: EventToAppend[];
-  /** The loaded state with the accepted events folded in: what the cache holds once they are stored. */
+  /** The private copy with the accepted events folded in: what the cache holds once they are stored. */
   state: S;
   deferred: AnyJob<S, C, E>[];
 }
@@ -54,11 +55,15 @@ interface Batch<S, C, E> {
  * A batch stops at the store's `maxAppendBytes`; the commands after that point wait for the next
  * append and are decided against the state the previous one stored, so the queue keeps its order.
  *
- * The batch's events fold into a private copy of the loaded snapshot, published to the cache only
+ * The batch's events fold into the handler's private copy of the state, and into the cache's only
  * once the append is durable: nobody, not even a concurrent load, sees events that were never stored.
+ * The copy is kept from batch to batch and evolved alongside the cache's state (each event is folded
+ * twice, which is cheap); it is copied afresh only when it fell out of step, after another writer's
+ * append or a failed one. Copying per batch instead would cost time in proportion to the state.
  */
 export class CommandHandler<S extends object, C, E extends DomainEvent> {
   private readonly queues = new Map<string, AnyJob<S, C, E>[]>();
+  private readonly privateCopies = new LRUCache<string, Folded<S>>({ max: PRIVATE_COPIES });
 
   constructor(
     private readonly store: EventStore,
@@ -108,7 +113,7 @@ export class CommandHandler<S extends object, C, E extends DomainEvent> {
     const attempt = async () => {
       failing = jobs;
       leftOver = [];
-      const folded = await this.cache.load(id);
+      const folded = this.privateCopy(id, await this.cache.load(id));
       const batch = this.decideBatch(folded, jobs);
       if (batch.toAppend.length === 0) {
         for (const a of batch.accepted) a.job.resolve({ events: [], position: 0, reply: a.reply });
@@ -118,8 +123,11 @@ export class CommandHandler<S extends object, C, E extends DomainEvent> {
       leftOver = batch.deferred;
       // After a conflict these are decided again; those the decider refused are answered already.
       jobs = [...failing, ...leftOver];
+      // Until the append is known to be stored, the private copy may hold events that never will be.
+      this.privateCopies.delete(id);
       const result = await this.store.append(this.streamOf(id), batch.toAppend, expectedAfter(folded.revision));
-      this.cache.set(id, { state: batch.state, revision: result.nextExpectedRevision });
+      this.privateCopies.set(id, { state: batch.state, revision: result.nextExpectedRevision });
+      this.cache.commit(id, batch.accepted.flatMap((a) => a.events), result.nextExpectedRevision);
       for (const a of batch.accepted) {
         a.job.resolve({ events: a.events, position: a.events.length ? result.position : 0, reply: a.reply });
       }
@@ -131,6 +139,15 @@ export class CommandHandler<S extends object, C, E extends DomainEvent> {
       for (const job of failing) job.reject(error);
       return leftOver;
     }
+  }
+
+  /** The private copy at the cache's revision: the one kept from the last batch, or a fresh copy. */
+  private privateCopy(id: string, loaded: Folded<S>): Folded<S> {
+    const kept = this.privateCopies.get(id);
+    if (kept && kept.revision === loaded.revision) return kept;
+    const copy = { state: copyState(loaded.state), revision: loaded.revision };
+    this.privateCopies.set(id, copy);
+    return copy;
   }
 
   /**
@@ -166,7 +183,7 @@ export class CommandHandler<S extends object, C, E extends DomainEvent> {
       }
       bytes += size;
       seq += events.length;
-      for (const e of events) batch.state = this.decider.evolve(writable(batch.state), e.event, e.seq, e.at);
+      for (const e of events) batch.state = this.decider.evolve(batch.state, e.event, e.seq, e.at);
       batch.toAppend.push(...stored);
       batch.accepted.push({ job, events, reply: job.reply(batch.state, events) });
     }
@@ -177,6 +194,9 @@ export class CommandHandler<S extends object, C, E extends DomainEvent> {
     return { type: e.event.type, data: e.event.data, metadata: eventMetadata(this.originDc, context, e.eventId, e.at) };
   }
 }
+
+/** Hot streams whose private copies are kept between batches; others are copied again when next used. */
+const PRIVATE_COPIES = 1000;
 
 const tooLargeForOneAppend = (bytes: number, maxBytes: number) =>
   new DomainError('too_large', `the command's events take ${bytes} bytes, over the ${maxBytes} bytes the event store takes in one append`);

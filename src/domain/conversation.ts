@@ -93,8 +93,8 @@ export function initialConversationState(conversationId: string): ConversationSt
 
 /**
  * Applies one event at `seq`. States can hold thousands of members, so evolve updates the given
- * state in place and returns it: callers give it a private state, never a published snapshot
- * (those are frozen; see `writable` in eventstore/stateCache.ts).
+ * state in place and returns it: callers give it a state that holds only stored events, or a
+ * private copy (see CommandHandler), never one that others read while it runs ahead of the store.
  */
 export function evolveConversation(
   state: ConversationState,

@@ -18,13 +18,13 @@ export interface FoldSpec<S, E> {
 export const toDomainEvent = (e: RecordedEvent): DomainEvent => parseEvent(e.type, e.metadata.schemaVersion, e.data);
 
 /**
- * A state `evolve` may change in place without touching `state`: `state` itself when it is private
- * (not frozen), otherwise a copy. Evolve updates collections and the records in them in place (a group
- * can have thousands of members), so the copy gets its own Maps, Sets and arrays, and its own records
- * in them. Copying once per batch of events, not once per event, is what keeps this cheap.
+ * A copy of a state that `evolve` may change in place without touching the original. Evolve updates
+ * collections and the records in them in place (a group can have thousands of members), so the copy
+ * gets its own Maps, Sets and arrays, and its own records in them. It costs time in proportion to
+ * the state, so the command handler makes one only when its private copy fell out of step (another
+ * writer appended, or an append failed), not once per command.
  */
-export function writable<S extends object>(state: S): S {
-  if (!Object.isFrozen(state)) return state;
+export function copyState<S extends object>(state: S): S {
   return Object.fromEntries(Object.entries(state).map(([key, value]) => [key, copyField(value)])) as S;
 }
 
@@ -43,22 +43,22 @@ function copyField(value: unknown): unknown {
 const copyRecord = (value: unknown): unknown =>
   value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype ? { ...value } : value;
 
-/** Makes a state a snapshot: from now on whoever holds it may rely on it never changing. */
-function publish<S>(folded: Folded<S>): Folded<S> {
-  Object.freeze(folded.state);
-  return Object.freeze(folded);
+/** An event as stored: what `commit` folds into the cached state. */
+export interface StoredEvent<E> {
+  event: E;
+  seq: number;
+  at: string;
 }
 
 /**
  * Folded stream states kept in memory by revision. Loading reads only the events after the cached
  * revision, so a hot conversation costs one short read per command instead of a full fold.
  *
- * What load() and set() hold and hand out are frozen snapshots, never changed afterwards: a command
- * being decided or a request reading membership never sees events that were not stored, nor ones
- * folded in while it was awaiting something. Newer events are folded into a private copy. after() is
- * the one exception: a feed consumer reads every event in order, so it gets a state lent to it until
- * this cache's next after() or load(), which evolve that same state in place instead of copying a busy
- * group's state once per event. A state load() handed out is copied before anything changes it.
+ * A cached state only ever holds stored events: it moves forward in place as newer stored events are
+ * folded in (by a load, by the feed through after(), or by commit() after an append), and nothing
+ * else writes to it. A writer decides against a private copy of its own (see CommandHandler) and
+ * commits the events once they are durable, so nobody who loaded a state sees an event that a failed
+ * append never stored.
  */
 export class StateCache<S extends object, E extends DomainEvent> {
   private readonly cache: LRUCache<string, Folded<S>>;
@@ -71,9 +71,9 @@ export class StateCache<S extends object, E extends DomainEvent> {
     this.cache = new LRUCache({ max: maxEntries });
   }
 
-  /** The state including every event stored so far, as a frozen snapshot. */
+  /** The state including every event stored so far. */
   async load(id: string): Promise<Folded<S>> {
-    return publish(await this.foldUpTo(id, Number.MAX_SAFE_INTEGER));
+    return this.foldUpTo(id, Number.MAX_SAFE_INTEGER);
   }
 
   /**
@@ -84,9 +84,9 @@ export class StateCache<S extends object, E extends DomainEvent> {
   async after(id: string, event: RecordedEvent, parsed: DomainEvent = toDomainEvent(event)): Promise<S> {
     const cached = this.cache.get(id);
     if (cached && cached.revision === event.revision - 1) {
-      const state = this.spec.evolve(writable(cached.state), parsed as E, event.revision, event.metadata.at);
-      this.cache.set(id, { state, revision: event.revision });
-      return state;
+      cached.state = this.spec.evolve(cached.state, parsed as E, event.revision, event.metadata.at);
+      cached.revision = event.revision;
+      return cached.state;
     }
     if (cached && cached.revision > event.revision - 1) this.cache.delete(id);
     return (await this.foldUpTo(id, event.revision)).state;
@@ -106,34 +106,38 @@ export class StateCache<S extends object, E extends DomainEvent> {
   }
 
   /**
-   * Publishes the state after a durable append (the caller folded the new events into its private
-   * copy); the caller must not change it any more.
+   * Folds the events of a durable append into the cached state. A load may have folded them in
+   * already (it read the store after the append); a cached state further behind is dropped, and the
+   * next load reads what it misses from the store.
    */
-  set(id: string, folded: Folded<S>): void {
-    this.cache.set(id, publish(folded));
+  commit(id: string, events: StoredEvent<E>[], revision: number): void {
+    const cached = this.cache.get(id);
+    if (!cached || cached.revision >= revision) return;
+    const pending = events.filter((e) => e.seq > cached.revision);
+    if (pending[0]?.seq !== cached.revision + 1) {
+      this.cache.delete(id);
+      return;
+    }
+    for (const e of pending) cached.state = this.spec.evolve(cached.state, e.event, e.seq, e.at);
+    cached.revision = revision;
   }
 
   private async foldUpTo(id: string, revision: number): Promise<Folded<S>> {
-    const cached = this.cache.get(id);
-    const from = cached ?? { state: this.spec.initialState(id), revision: -1 };
-    if (from.revision >= revision) return from;
+    const cached = this.cache.get(id) ?? { state: this.spec.initialState(id), revision: -1 };
+    if (cached.revision >= revision) return cached;
     const events = await this.store.readStream(this.spec.streamOf(id), {
-      fromRevision: from.revision + 1,
-      maxCount: revision - from.revision,
+      fromRevision: cached.revision + 1,
+      maxCount: revision - cached.revision,
     });
-    // Another load may have advanced the entry while this one was reading.
+    // Another load, the feed or a commit may have advanced the entry while this one was reading.
     const current = this.cache.get(id);
-    if (current && current !== cached && current.revision >= from.revision) return this.foldUpTo(id, revision);
-    if (events[0]?.revision !== from.revision + 1) return from;
-    let state = writable(from.state);
-    let folded = from.revision;
+    if (current && current !== cached && current.revision >= cached.revision) return this.foldUpTo(id, revision);
     for (const e of events) {
-      if (e.revision !== folded + 1) break;
-      state = this.spec.evolve(state, toDomainEvent(e) as E, e.revision, e.metadata.at);
-      folded = e.revision;
+      if (e.revision !== cached.revision + 1) continue;
+      cached.state = this.spec.evolve(cached.state, toDomainEvent(e) as E, e.revision, e.metadata.at);
+      cached.revision = e.revision;
     }
-    const result = { state, revision: folded };
-    this.cache.set(id, result);
-    return result;
+    if (cached.revision >= 0) this.cache.set(id, cached);
+    return cached;
   }
 }
