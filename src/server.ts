@@ -168,9 +168,10 @@ export async function startServer(
     onError: (err) => logger.error({ err }, 'presence failed'),
   });
   const app = createApp(
-    { service, store, readStore, tokens, waitForProjections, presence },
+    { service, store, readStore, tokens, presence },
     {
       limits,
+      waitForProjections,
       bodyLimitBytes: config.BODY_LIMIT_BYTES,
       adminToken: config.ADMIN_TOKEN,
       logger,

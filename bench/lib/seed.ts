@@ -74,12 +74,12 @@ export class Seeder {
   }
 
   async direct(a: SeedUser, b: SeedUser): Promise<string> {
-    return (await this.service.createConversation(a.userId, { kind: 'direct', memberId: b.userId }, ctx)).conversationId;
+    return (await this.service.conversationCommands.create(a.userId, { kind: 'direct', memberId: b.userId }, ctx)).conversationId;
   }
 
   async group(owner: SeedUser, members: SeedUser[], title: string): Promise<string> {
     const memberIds = members.filter((m) => m.userId !== owner.userId).map((m) => m.userId);
-    return (await this.service.createConversation(owner.userId, { kind: 'group', title, memberIds }, ctx)).conversationId;
+    return (await this.service.conversationCommands.create(owner.userId, { kind: 'group', title, memberIds }, ctx)).conversationId;
   }
 
   send(sender: SeedUser, conversationId: string, text: string) {

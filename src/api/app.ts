@@ -7,13 +7,15 @@ import { httpMetrics } from '../observability/http.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Readiness } from '../observability/readiness.js';
 import { describeError } from './errors.js';
-import { rateLimitRoutes, type RateLimits } from './limits.js';
+import type { RateLimits } from './limits.js';
 import { openApiDocument } from './openapi.js';
 import { mount } from './route.js';
-import { routes, type ApiDeps } from './routes.js';
+import { routes, type ApiDeps } from './routes/index.js';
 
 export interface AppOptions {
   limits: RateLimits;
+  /** Resolves once the read models include `position`, so a client reads its own writes. */
+  waitForProjections(position: number): Promise<unknown>;
   bodyLimitBytes: number;
   adminToken?: string;
   logger: Logger;
@@ -57,9 +59,8 @@ export function createApp(deps: ApiDeps, options: AppOptions) {
   app.get('/v1/openapi.json', (_req, res) => {
     res.json(document);
   });
-  app.use(rateLimitRoutes(options.limits, deps.tokens));
   const router = express.Router();
-  mount(router, all, deps.tokens, options.adminToken);
+  mount(router, all, { tokens: deps.tokens, adminToken: options.adminToken, limits: options.limits, waitForProjections: options.waitForProjections });
   app.use(router);
 
   app.use((req: Request, res: Response) => {

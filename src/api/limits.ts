@@ -1,8 +1,6 @@
-import { Router, type NextFunction, type Request, type Response } from 'express';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import { DomainError } from '../domain/errors.js';
-import { bearerToken, type TokenService } from './auth.js';
 
 /** A refusal that tells the client when to come back (`Retry-After`, and `retryAfterSeconds` on the wire). */
 export class RateLimitedError extends DomainError {
@@ -40,10 +38,9 @@ export class RateLimits {
     this.loginIp = new RateLimiterMemory({ keyPrefix: 'login-ip', points: o.loginsPerIp, duration: o.loginWindowSeconds });
   }
 
-  /** An empty userId (a caller without a good token) is charged to its address only. */
   async send(userId: string, ip: string): Promise<void> {
     await take(this.sendIp, ip, 'too many messages from this address');
-    if (userId) await take(this.sendUser, userId, 'too many messages');
+    await take(this.sendUser, userId, 'too many messages');
   }
 
   /** Usernames are case-insensitive, so is their counter. */
@@ -65,22 +62,10 @@ async function take(limiter: RateLimiterMemory, key: string, what: string): Prom
 
 const loginName = z.object({ username: z.string().max(32) });
 
-/**
- * Express middleware charging logins and sends before their routes run. A send is charged to its
- * user only when the token is good; otherwise the route itself answers 401.
- */
-export function rateLimitRoutes(limits: RateLimits, tokens: TokenService): Router {
-  const router = Router();
-  const ip = (req: Request) => req.ip ?? req.socket.remoteAddress ?? 'unknown';
-  router.post('/v1/sessions', async (req: Request, _res: Response, next: NextFunction) => {
-    await limits.login(loginName.safeParse(req.body).data?.username, ip(req));
-    next();
-  });
-  router.post('/v1/conversations/:id/messages', async (req: Request, _res: Response, next: NextFunction) => {
-    const token = bearerToken(req.headers.authorization);
-    const principal = token ? await tokens.verify(token).catch(() => null) : null;
-    await limits.send(principal?.userId ?? '', ip(req));
-    next();
-  });
-  return router;
+/** Which limit a route takes: sends count per user, logins per username (read from the body, valid or not). */
+export type RateLimitKind = 'send' | 'login';
+
+/** Charges one request against its route's limit, before its input is validated: a bad request still counts. */
+export function chargeRateLimit(limits: RateLimits, kind: RateLimitKind, request: { userId: string; ip: string; body: unknown }): Promise<void> {
+  return kind === 'send' ? limits.send(request.userId, request.ip) : limits.login(loginName.safeParse(request.body).data?.username, request.ip);
 }

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { DomainError } from '../domain/errors.js';
 import type { CommandContext } from '../commands/commandHandler.js';
 import { bearerToken, type Principal, type TokenService } from './auth.js';
+import { chargeRateLimit, type RateLimitKind, type RateLimits } from './limits.js';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -18,6 +19,8 @@ export interface RouteInput<P, Q, B> {
 export interface RouteResult {
   status?: number;
   body?: unknown;
+  /** Global position of the command's append (0 or absent: nothing appended); see `readYourWrites`. */
+  position?: number;
 }
 
 export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
@@ -32,6 +35,13 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
   body?: z.ZodType<B>;
   /** Status of a successful answer, for the OpenAPI document. */
   status: number;
+  /** Charged once the caller is authenticated, before the input is validated. */
+  rateLimit?: RateLimitKind;
+  /**
+   * The answer waits until the read models include the returned `position`, so the client's next
+   * query already sees its write.
+   */
+  readYourWrites?: boolean;
   handler(input: RouteInput<P, Q, B>): Promise<RouteResult>;
 }
 
@@ -41,11 +51,25 @@ export const route = <P, Q, B>(spec: RouteSpec<P, Q, B>) => spec as unknown as R
 const ANONYMOUS: Principal = { userId: '', deviceId: '' };
 const ADMIN: Principal = { userId: 'admin', deviceId: 'admin' };
 
-export function mount(router: Router, routes: RouteSpec[], tokens: TokenService, adminToken: string | undefined): void {
+export interface RouteRunner {
+  tokens: TokenService;
+  adminToken: string | undefined;
+  limits: RateLimits;
+  /** Resolves once the read models include `position`. */
+  waitForProjections(position: number): Promise<unknown>;
+}
+
+/**
+ * Each request is authenticated once (401 comes before anything else the route says), charged to
+ * its rate limit, validated, handled, and answered once the read models caught up if it asked so.
+ */
+export function mount(router: Router, routes: RouteSpec[], runner: RouteRunner): void {
   for (const spec of routes) {
     router[spec.method](spec.path, async (req: Request, res: Response) => {
-      const principal =
-        spec.auth === false ? ANONYMOUS : spec.auth === 'admin' ? authenticateAdmin(req, adminToken) : await authenticate(req, tokens);
+      const principal = await authenticateFor(spec, req, runner);
+      if (spec.rateLimit) {
+        await chargeRateLimit(runner.limits, spec.rateLimit, { userId: principal.userId, ip: clientIp(req), body: req.body });
+      }
       const input: RouteInput<unknown, unknown, unknown> = {
         principal,
         params: spec.params ? spec.params.parse(req.params) : req.params,
@@ -54,12 +78,21 @@ export function mount(router: Router, routes: RouteSpec[], tokens: TokenService,
         ctx: { correlationId: String(req.id) },
       };
       const result = await spec.handler(input);
+      if (spec.readYourWrites && result.position) await runner.waitForProjections(result.position);
       res.status(result.status ?? spec.status);
       if (result.body === undefined) res.end();
       else res.json(result.body);
     });
   }
 }
+
+function authenticateFor(spec: RouteSpec, req: Request, runner: RouteRunner): Promise<Principal> | Principal {
+  if (spec.auth === false) return ANONYMOUS;
+  if (spec.auth === 'admin') return authenticateAdmin(req, runner.adminToken);
+  return authenticate(req, runner.tokens);
+}
+
+const clientIp = (req: Request) => req.ip ?? req.socket.remoteAddress ?? 'unknown';
 
 function authenticateAdmin(req: Request, adminToken: string | undefined): Principal {
   if (!adminToken) throw new DomainError('forbidden', 'the admin API is disabled: set ADMIN_TOKEN');

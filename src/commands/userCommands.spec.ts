@@ -9,9 +9,9 @@ import type { UserState } from '../domain/user.js';
 import type { EventStore, EventToAppend, ExpectedRevision } from '../eventstore/port.js';
 import { SqliteEventStore } from '../eventstore/sqlite.js';
 import { StateCache } from '../eventstore/stateCache.js';
-import { SqliteReadStore } from '../projections/stores/sqlite.js';
 import { newConversationCache, userFold } from '../server.js';
-import { ChatService } from './service.js';
+import { ConversationAccess } from './conversationAccess.js';
+import { UserCommands } from './userCommands.js';
 
 const TIMEOUT_MS = 200;
 const context = { correlationId: 'test' };
@@ -21,7 +21,7 @@ async function olderThan(at: string, ms: number): Promise<void> {
   while (Date.now() - Date.parse(at) <= ms) await delay(5);
 }
 
-describe('ChatService registration', () => {
+describe('UserCommands registration', () => {
   it('gives up a registration whose reservation got old enough to be reclaimed, and the name is free after the timeout', async () => {
     const db = openSqlite(':memory:');
     const real = new SqliteEventStore(db);
@@ -34,19 +34,19 @@ describe('ChatService registration', () => {
         return result;
       },
     });
-    const service = new ChatService(store, newConversationCache(store), new StateCache<UserState, UserEvent>(store, userFold), new SqliteReadStore(db), {
+    const users = new StateCache<UserState, UserEvent>(store, userFold);
+    const commands = new UserCommands(store, users, new ConversationAccess(newConversationCache(store)), {
       dcId: 'dc1',
-      maxGroupSize: 10,
       usernameReservationTimeoutMs: TIMEOUT_MS,
     });
 
-    await assert.rejects(service.register({ username: 'ann', password: 'correct horse' }, context), (e: DomainError) => e.code === 'unavailable');
+    await assert.rejects(commands.register({ username: 'ann', password: 'correct horse' }, context), (e: DomainError) => e.code === 'unavailable');
     const [stalled] = await real.readStream('username-ann');
     assert.deepEqual(await real.readStream(userStream((stalled!.data as { userId: string }).userId)), []);
-    assert.equal(await service.findByUsername('ann'), null);
+    assert.equal(await commands.findByUsername('ann'), null);
 
     await olderThan(stalled!.metadata.at, TIMEOUT_MS);
-    const registered = await service.register({ username: 'ann', password: 'correct horse' }, context);
-    assert.equal((await service.findByUsername('ann'))?.userId, registered.userId);
+    const registered = await commands.register({ username: 'ann', password: 'correct horse' }, context);
+    assert.equal((await commands.findByUsername('ann'))?.userId, registered.userId);
   });
 });

@@ -1,0 +1,18 @@
+import type { ChatService } from '../../commands/service.js';
+import type { EventStore } from '../../eventstore/port.js';
+import type { AnalyticsStore, ContactQueries, ConversationQueries, InboxQueries } from '../../projections/ports.js';
+import type { TokenService } from '../auth.js';
+
+/** What the routes are given. */
+export interface ApiDeps {
+  service: ChatService;
+  store: EventStore;
+  readStore: ConversationQueries & InboxQueries & Pick<ContactQueries, 'sharesConversation'> & Pick<AnalyticsStore, 'analytics'>;
+  tokens: TokenService;
+  presence: PresenceReader;
+}
+
+/** Presence as the gateway tracks it. */
+export interface PresenceReader {
+  view(userId: string): Promise<{ online: boolean; lastSeenAt: string | null }>;
+}

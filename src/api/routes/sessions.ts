@@ -1,0 +1,33 @@
+import { DomainError } from '../../domain/errors.js';
+import { route } from '../route.js';
+import * as s from '../schemas.js';
+import type { ApiDeps } from './deps.js';
+
+export function sessionRoutes({ service, tokens }: ApiDeps) {
+  return [
+    route({
+      method: 'post',
+      path: '/v1/sessions',
+      summary: 'Log in: exchange username and password for a bearer token',
+      auth: false,
+      body: s.sessionBody,
+      status: 201,
+      rateLimit: 'login',
+      async handler({ body }) {
+        const user = await service.userCommands.authenticate(body.username, body.password);
+        if (!user) throw new DomainError('unauthenticated', 'wrong username or password');
+        return { body: { token: await tokens.issue(user.userId, body.deviceId), userId: user.userId } };
+      },
+    }),
+    route({
+      method: 'delete',
+      path: '/v1/sessions/current',
+      summary: 'Log out: the bearer token of this request is refused from now on',
+      status: 204,
+      async handler({ principal }) {
+        await tokens.revoke(principal);
+        return {};
+      },
+    }),
+  ];
+}

@@ -1,0 +1,38 @@
+import { route } from '../route.js';
+import * as s from '../schemas.js';
+import { readableInbox, readableTimeline, syncItem } from '../views.js';
+import type { ApiDeps } from './deps.js';
+
+/** Catching up: one conversation's timeline by seq, or everything in my inbox by userSeq. */
+export function syncRoutes({ service, store, readStore }: ApiDeps) {
+  return [
+    route({
+      method: 'get',
+      path: '/v1/conversations/:id/events',
+      summary: 'The timeline: every event of the conversation by seq, gap-free',
+      params: s.conversationParams,
+      query: s.eventsQuery,
+      status: 200,
+      async handler({ principal, params, query }) {
+        const { maxSeq } = await service.access.visibleConversation(principal.userId, params.id);
+        const fromRevision = (query.afterSeq ?? -1) + 1;
+        const count = Math.min(query.limit, maxSeq - fromRevision + 1);
+        const items = count > 0 ? await readableTimeline(store, service.conversations, params.id, fromRevision, count) : [];
+        return { body: { items } };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/sync',
+      summary: 'Everything in my inbox after a userSeq (multi-device sync)',
+      query: s.syncQuery,
+      status: 200,
+      async handler({ principal, query }) {
+        const entries = await readStore.listInbox(principal.userId, query.afterUserSeq, query.limit);
+        const nextUserSeq = entries.length ? entries[entries.length - 1]!.userSeq : query.afterUserSeq;
+        const items = (await readableInbox(readStore, entries)).map(syncItem);
+        return { body: { items, nextUserSeq, hasMore: entries.length === query.limit } };
+      },
+    }),
+  ];
+}

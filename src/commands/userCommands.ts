@@ -1,0 +1,139 @@
+import type { UserCommand } from '../domain/commands.js';
+import { DomainError, notFound } from '../domain/errors.js';
+import type { UserEvent } from '../domain/events.js';
+import { newId, usernameStream, userStream } from '../domain/streams.js';
+import type { ConversationSettings, UserState } from '../domain/user.js';
+import type { EventStore, RecordedEvent } from '../eventstore/port.js';
+import type { StateCache } from '../eventstore/stateCache.js';
+import { CommandHandler, eventMetadata, type CommandContext } from './commandHandler.js';
+import type { ConversationAccess } from './conversationAccess.js';
+import { DUMMY_HASH, hashPassword, verifyPassword } from './passwords.js';
+import { userDecider } from './user.decider.js';
+
+export interface UserCommandOptions {
+  dcId: string;
+  /** A username reservation whose user is still unregistered this long after it was made is abandoned. */
+  usernameReservationTimeoutMs: number;
+}
+
+/** Accounts: registration with unique usernames, login lookups, profiles, devices and conversation settings. */
+export class UserCommands {
+  private readonly commands: CommandHandler<UserState, UserCommand, UserEvent>;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly users: StateCache<UserState, UserEvent>,
+    private readonly access: ConversationAccess,
+    private readonly options: UserCommandOptions,
+  ) {
+    this.commands = new CommandHandler(store, users, userDecider, userStream, options.dcId);
+  }
+
+  async register(input: { username: string; password: string; displayName?: string }, ctx: CommandContext) {
+    const passwordHash = await hashPassword(input.password);
+    const userId = newId();
+    const reservedAtMs = await this.reserveUsername(input.username, userId, ctx);
+    // Half the timeout on, the reservation could soon be reclaimed: this registration gives up rather
+    // than race the one reclaiming it, which leaves the other half as the margin for its last append.
+    if (Date.now() - reservedAtMs > this.options.usernameReservationTimeoutMs / 2) {
+      throw new DomainError('unavailable', 'the registration took too long; try again later');
+    }
+    const displayName = input.displayName ?? input.username;
+    const outcome = await this.commands.execute(
+      userId,
+      { type: 'registerUser', userId, username: input.username, displayName, passwordHash },
+      ctx,
+    );
+    return { userId, username: input.username, displayName, position: outcome.position };
+  }
+
+  /**
+   * Usernames are unique through a reservation stream: a registration appends its reservation at the
+   * revision it read ("no stream" for a new name), so of concurrent ones exactly one wins, then
+   * registers its user. A reservation whose user is not registered yet may belong to a registration
+   * still running, so it is only reclaimed once older than the reservation timeout: by then that
+   * registration has either registered its user or given up (see register), and it provably died.
+   * Returns when the reservation was made.
+   */
+  private async reserveUsername(username: string, userId: string, ctx: CommandContext): Promise<number> {
+    const stream = usernameStream(username);
+    const reservations = await this.store.readStream(stream);
+    const last = reservations[reservations.length - 1];
+    if (last && ((await this.registeredHolder(reservations)) || !this.abandoned(last))) throw usernameTaken(username);
+    const metadata = eventMetadata(this.options.dcId, ctx);
+    try {
+      await this.store.append(stream, [{ type: 'UsernameReserved', data: { username, userId }, metadata }], last ? last.revision : 'no_stream');
+    } catch (error) {
+      if ((error as DomainError).code === 'wrong_expected_revision') throw usernameTaken(username);
+      throw error;
+    }
+    return Date.parse(metadata.at);
+  }
+
+  private abandoned(reservation: RecordedEvent): boolean {
+    return Date.now() - Date.parse(reservation.metadata.at) > this.options.usernameReservationTimeoutMs;
+  }
+
+  /** The user of the latest reservation whose user registered: a reservation abandoned after it changes nothing. */
+  private async registeredHolder(reservations: RecordedEvent[]): Promise<UserState | null> {
+    for (const reservation of [...reservations].reverse()) {
+      const { state } = await this.users.load((reservation.data as { userId: string }).userId);
+      if (state.exists) return state;
+    }
+    return null;
+  }
+
+  /** The user for these credentials, or null. Unknown usernames cost one hash too. */
+  async authenticate(username: string, password: string): Promise<UserState | null> {
+    const user = await this.findByUsername(username);
+    const valid = await verifyPassword(password, user ? user.passwordHash : DUMMY_HASH);
+    return valid ? user : null;
+  }
+
+  /** The registered user holding this username, or null. */
+  async findByUsername(username: string): Promise<UserState | null> {
+    return this.registeredHolder(await this.store.readStream(usernameStream(username)));
+  }
+
+  async requireUser(userId: string): Promise<UserState> {
+    const { state } = await this.users.load(userId);
+    if (!state.exists) throw notFound(`user ${userId}`);
+    return state;
+  }
+
+  /** Answers the profile as it is after the change. */
+  async updateProfile(userId: string, changes: { displayName?: string; avatar?: string | null }, ctx: CommandContext) {
+    // Copied out at once: later commands of the same batch evolve this state in place.
+    const outcome = await this.commands.execute(userId, { type: 'updateProfile', ...changes }, ctx, profileOf);
+    return outcome.reply;
+  }
+
+  /** Only for a conversation the user can see; answers the settings as they are after the change. */
+  async changeSettings(
+    userId: string,
+    conversationId: string,
+    settings: Partial<ConversationSettings>,
+    ctx: CommandContext,
+  ): Promise<{ settings: ConversationSettings | undefined; position: number }> {
+    await this.access.visibleConversation(userId, conversationId);
+    const outcome = await this.commands.execute(
+      userId,
+      { type: 'changeConversationSettings', conversationId, ...settings },
+      ctx,
+      (state) => state.settings.get(conversationId),
+    );
+    return { settings: outcome.reply, position: outcome.position };
+  }
+
+  registerDevice(userId: string, token: string, platform: 'android' | 'ios' | 'web', ctx: CommandContext) {
+    return this.commands.execute(userId, { type: 'registerDevice', token, platform }, ctx);
+  }
+
+  removeDevice(userId: string, token: string, ctx: CommandContext) {
+    return this.commands.execute(userId, { type: 'removeDevice', token }, ctx);
+  }
+}
+
+export const profileOf = ({ userId, username, displayName, avatar }: UserState) => ({ userId, username, displayName, avatar });
+
+const usernameTaken = (username: string) => new DomainError('username_taken', `username ${username} is taken`);
