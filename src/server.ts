@@ -1,6 +1,4 @@
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { createApp } from './api/app.js';
@@ -9,15 +7,12 @@ import { RateLimits } from './api/limits.js';
 import { SqliteRevocationStore } from './api/revocations.js';
 import { ChatService } from './commands/service.js';
 import type { Config } from './config.js';
-import { openSqlite, type SqliteDatabase } from './db/sqlite.js';
 import { initialConversationState, evolveConversation, type ConversationState } from './domain/conversation.js';
 import type { ConversationEvent, UserEvent } from './domain/events.js';
 import { conversationStream, userStream } from './domain/streams.js';
 import { evolveUser, initialUserState, type UserState } from './domain/user.js';
-import { EsdbEventStore, type EsdbEventStoreOptions } from './eventstore/esdb.js';
-import { SqliteEventStore } from './eventstore/sqlite.js';
 import { StateCache } from './eventstore/stateCache.js';
-import type { EventStore, EventStoreStats } from './eventstore/port.js';
+import type { EventStore } from './eventstore/port.js';
 import { Gateway } from './gateway/gateway.js';
 import { instrumentEventStore } from './observability/instrumentedEventStore.js';
 import { createMetrics, observeConnections, observeProjectionLag, type Metrics } from './observability/metrics.js';
@@ -26,13 +21,10 @@ import { checkpointLags } from './projections/lag.js';
 import { PresenceTracker } from './gateway/presence.js';
 import { ProjectionRunner } from './projections/runner.js';
 import type { ProjectionSink, ReadStoreAdapter } from './projections/ports.js';
-import type { RebuildTarget } from './projections/rebuild.js';
-import { MongoReadStore } from './projections/stores/mongo.js';
-import { SqliteReadStore } from './projections/stores/sqlite.js';
-import { SqliteRebuildTarget } from './projections/stores/sqliteRebuild.js';
 import { startReplication, type Replication } from './replication/index.js';
 import { retryPolicies, withRetry } from './shared/retry.js';
 import { FcmSender, PushWorker, fcmOptionsFromConfig, type FcmOptions } from './push/index.js';
+import { openStores } from './stores.js';
 
 export const VERSION = '0.1.0';
 const SHUTDOWN_PROJECTION_WAIT_MS = 5000;
@@ -61,46 +53,6 @@ export const conversationFold = {
 export const userFold = { initialState: initialUserState, evolve: evolveUser, streamOf: userStream };
 
 export const newConversationCache = (store: EventStore) => new StateCache<ConversationState, ConversationEvent>(store, conversationFold);
-
-export interface Stores {
-  store: EventStore;
-  readStore: ReadStoreAdapter;
-  /** For operators: figures about the stored events (SQLite event store only). */
-  stats: EventStoreStats | null;
-  /** Zero-downtime projection rebuilds (SQLite read store only). */
-  rebuilds: RebuildTarget | null;
-  /** The embedded SQLite file (also where token revocations are kept). */
-  db: SqliteDatabase;
-  close(): void;
-}
-
-/** The data directory holds no stores and the caller asked not to create them. */
-export class StoresMissing extends Error {}
-
-/**
- * Opens the stores the configuration selects. Only this file and the CLI know concrete adapters.
- * With `create: false` (the operator CLI) missing stores are an error, and nothing is created.
- */
-export async function openStores(
-  config: Config,
-  { create = true, onSkippedRecord }: { create?: boolean; onSkippedRecord?: EsdbEventStoreOptions['onSkippedRecord'] } = {},
-): Promise<Stores> {
-  const file = join(config.DATA_DIR, 'chat.db');
-  if (!create && !existsSync(file)) throw new StoresMissing(`DATA_DIR=${config.DATA_DIR} holds no chat data (${file} does not exist)`);
-  const db = openSqlite(file, { create });
-  const sqliteEvents = config.EVENT_STORE === 'sqlite' ? new SqliteEventStore(db) : null;
-  // loadConfig refuses EVENT_STORE=esdb without ESDB_URL, and READ_STORE=mongo without MONGO_URL.
-  const store = sqliteEvents ?? EsdbEventStore.connect(config.ESDB_URL!, { onSkippedRecord });
-  const mongo = config.READ_STORE === 'mongo';
-  return {
-    store,
-    readStore: mongo ? await MongoReadStore.connect(config.MONGO_URL!) : new SqliteReadStore(db),
-    stats: sqliteEvents,
-    rebuilds: mongo ? null : new SqliteRebuildTarget(db),
-    db,
-    close: () => db.close(),
-  };
-}
 
 /**
  * A remote event store may still be starting, or be away for a moment: start-up waits for it with

@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { loadConfig } from '../src/config.js';
 import { projectionNames } from '../src/projections/projectors.js';
-import { openStores } from '../src/server.js';
+import { openStores } from '../src/stores.js';
 import { copies, dockerfileStages, layOutImage, links } from './support/image.js';
 import { tempDir } from './support/tmp.js';
 

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { loadConfig, type Config } from '../config.js';
-import type { Stores } from '../server.js';
+import type { Stores } from '../stores.js';
 import { projectionNames, type ProjectionName } from '../projections/projectors.js';
 
 /** A failure to report as one line on stderr, with this exit code. */
@@ -20,17 +20,17 @@ export interface CliContext extends Stores {
 
 /**
  * Opens the configured stores (the same environment as the server) without creating any, runs
- * the command and closes them again, whatever happens. The server's modules load only here, so
- * `--help` and refused arguments answer at once.
+ * the command and closes them again, whatever happens. The server's and the stores' modules load
+ * only here, so `--help` and refused arguments answer at once.
  */
 export async function withStores<T>(run: (ctx: CliContext) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const server = await import('../server.js');
+  const [server, { openStores, StoresMissing }] = await Promise.all([import('../server.js'), import('../stores.js')]);
   let stores: Stores;
   try {
-    stores = await server.openStores(config, { create: false });
+    stores = await openStores(config, { create: false });
   } catch (error) {
-    if (error instanceof server.StoresMissing) throw new CliError(error.message);
+    if (error instanceof StoresMissing) throw new CliError(error.message);
     throw error;
   }
   try {
