@@ -13,6 +13,7 @@ import { conversationStream, userStream } from './domain/streams.js';
 import { evolveUser, initialUserState, type UserState } from './domain/user.js';
 import { StateCache } from './eventstore/stateCache.js';
 import type { EventStore } from './eventstore/port.js';
+import { ConversationFeed } from './feed/index.js';
 import { Gateway } from './gateway/gateway.js';
 import { instrumentEventStore } from './observability/instrumentedEventStore.js';
 import { createMetrics, observeConnections, observeProjectionLag, type Metrics } from './observability/metrics.js';
@@ -85,10 +86,14 @@ export async function startServer(
   const { readStore, db, close: closeStores } = stores;
   await waitForEventStore(stores.store, logger);
   const store = instrumentEventStore(stores.store, metrics);
+  // One feed for the projections, the gateway and push: each event is parsed and folded once.
+  const feed = new ConversationFeed({ store, newCache: () => newConversationCache(store), logger });
+  await feed.start();
   const projections = new ProjectionRunner({
     store,
     readStore,
     conversations: newConversationCache(store),
+    feed,
     options: { inboxPullThreshold: config.INBOX_PULL_THRESHOLD },
     onError: (err) => logger.error({ err }, 'projection batch failed; retrying'),
     analytics: config.REPLICATION === 'off' ? readStore : undefined,
@@ -138,7 +143,7 @@ export async function startServer(
     service,
     readStore,
     tokens,
-    conversations: newConversationCache(store),
+    feed,
     waitForProjections,
     logger,
     maxPayloadBytes: config.WS_MAX_PAYLOAD_BYTES,
@@ -156,7 +161,7 @@ export async function startServer(
     config.REPLICATION === 'kafka'
       ? startReplication({ brokers: config.KAFKA_BROKERS!, dcId: config.DC_ID, store, readStore, logger })
       : null;
-  const push = await startPush(config, logger, overrides, { store, readStore, service, presence, outcomes: metrics.pushOutcomes });
+  const push = await startPush(config, logger, overrides, { store, feed, readStore, service, presence, outcomes: metrics.pushOutcomes });
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(config.PORT, config.HOST, () => resolve());
@@ -177,6 +182,7 @@ export async function startServer(
       // rather than at the next start.
       await projections.waitFor(await store.headPosition(), SHUTDOWN_PROJECTION_WAIT_MS);
       await projections.stop();
+      await feed.stop();
       await store.close();
       await readStore.close();
       closeStores();
@@ -189,7 +195,14 @@ async function startPush(
   config: Config,
   logger: Logger,
   overrides: ServerOverrides,
-  deps: { store: EventStore; readStore: ProjectionSink; service: ChatService; presence: PresenceTracker; outcomes: Metrics['pushOutcomes'] },
+  deps: {
+    store: EventStore;
+    feed: ConversationFeed;
+    readStore: ProjectionSink;
+    service: ChatService;
+    presence: PresenceTracker;
+    outcomes: Metrics['pushOutcomes'];
+  },
 ): Promise<PushWorker | null> {
   const fcm = overrides.fcm ?? fcmOptionsFromConfig(config);
   if (!fcm) {
@@ -198,8 +211,8 @@ async function startPush(
   }
   const worker = new PushWorker({
     store: deps.store,
+    feed: deps.feed,
     readStore: deps.readStore,
-    conversations: newConversationCache(deps.store),
     service: deps.service,
     sender: new FcmSender(fcm),
     isOnline: (userId) => deps.presence.isOnline(userId),

@@ -6,12 +6,11 @@ import { bearerToken, type Principal, type TokenService } from '../api/auth.js';
 import { describeError } from '../api/errors.js';
 import { RateLimitedError, type RateLimits } from '../api/limits.js';
 import type { ChatService } from '../commands/service.js';
-import { eventAudience, readableEventData, type ConversationState } from '../domain/conversation.js';
+import { eventAudience, readableEventData } from '../domain/conversation.js';
 import { conflict, DomainError } from '../domain/errors.js';
 import type { ConversationEvent } from '../domain/events.js';
-import { parseStreamId } from '../domain/streams.js';
 import type { EventStore, RecordedEvent, Subscription } from '../eventstore/port.js';
-import { toDomainEvent, type StateCache } from '../eventstore/stateCache.js';
+import type { ConversationFeed, FeedItem } from '../feed/index.js';
 import type { ContactQueries, ConversationQueries, InboxQueries } from '../projections/ports.js';
 import { readableInbox, readableTimeline } from '../api/views.js';
 import { FloodGuard, holdBack, type FloodOptions } from './flood.js';
@@ -34,8 +33,8 @@ export interface GatewayDeps {
   service: ChatService;
   readStore: InboxQueries & Pick<ContactQueries, 'listContacts'> & Pick<ConversationQueries, 'getConversation'>;
   tokens: TokenService;
-  /** The gateway's own folded states: it follows the feed, independently of the command side. */
-  conversations: StateCache<ConversationState, ConversationEvent>;
+  /** The process's one conversation feed, followed for live delivery. */
+  feed: ConversationFeed;
   waitForProjections(position: number): Promise<boolean>;
   logger: Logger;
   maxPayloadBytes: number;
@@ -87,10 +86,11 @@ export class Gateway {
   }
 
   async start(server: Server): Promise<void> {
-    this.feedPosition = await this.deps.store.headPosition();
-    this.subscription = this.deps.store.subscribeAll(
-      { after: this.feedPosition, onError: (err) => this.deps.logger.error({ err }, 'gateway feed failed; retrying') },
-      (batch) => this.dispatch(batch),
+    this.feedPosition = this.deps.feed.position;
+    // Delivery is done while taking the item: nothing is left to handle later.
+    this.subscription = this.deps.feed.follow(
+      { name: 'gateway', take: (item) => this.dispatch(item), handle: () => {} },
+      { onError: (err) => this.deps.logger.error({ err }, 'gateway feed failed; retrying') },
     );
     server.on('upgrade', (req, socket, head) => void this.upgrade(req, socket, head));
     this.heartbeat = setInterval(() => this.beat(), this.deps.heartbeatIntervalMs);
@@ -158,27 +158,20 @@ export class Gateway {
     }
   }
 
-  private async dispatch(batch: RecordedEvent[]): Promise<void> {
-    for (const recorded of batch) {
-      const stream = parseStreamId(recorded.streamId);
-      if (stream?.kind === 'conversation') {
-        const state = await this.deps.conversations.after(stream.id, recorded);
-        const event = toDomainEvent(recorded) as ConversationEvent;
-        this.noteActivity(stream.id, event, recorded.metadata.at);
-        const audience = eventAudience(event, state).filter((u) => this.sessions.has(u));
-        if (audience.length > 0) {
-          const frame = serializeEventFrame({
-            type: 'event',
-            conversationId: stream.id,
-            seq: recorded.revision,
-            event: { type: recorded.type, data: this.readableLive(stream.id, recorded), at: recorded.metadata.at },
-          });
-          for (const userId of audience) {
-            for (const s of this.sessions.get(userId) ?? []) s.deliver(stream.id, recorded.revision, frame);
-          }
-        }
-      }
-      this.feedPosition = recorded.position;
+  private dispatch({ recorded, stream, event, state }: FeedItem): void {
+    this.feedPosition = recorded.position;
+    if (state === null) return;
+    this.noteActivity(stream.id, event, recorded.metadata.at);
+    const audience = eventAudience(event, state).filter((u) => this.sessions.has(u));
+    if (audience.length === 0) return;
+    const frame = serializeEventFrame({
+      type: 'event',
+      conversationId: stream.id,
+      seq: recorded.revision,
+      event: { type: recorded.type, data: this.readableLive(stream.id, recorded), at: recorded.metadata.at },
+    });
+    for (const userId of audience) {
+      for (const s of this.sessions.get(userId) ?? []) s.deliver(stream.id, recorded.revision, frame);
     }
   }
 

@@ -1,8 +1,5 @@
-import type { ConversationState } from '../domain/conversation.js';
-import type { ConversationEvent } from '../domain/events.js';
-import { parseStreamId } from '../domain/streams.js';
 import type { EventStore, RecordedEvent, Subscription } from '../eventstore/port.js';
-import { toDomainEvent, type StateCache } from '../eventstore/stateCache.js';
+import { toFeedItem, type ConversationCache, type ConversationFeed, type FeedItem } from '../feed/index.js';
 import { messageFacts } from './analytics.js';
 import type { WriteBatch } from './model.js';
 import { projectionNames, projectors, type ProjectionName, type ProjectorOptions } from './projectors.js';
@@ -11,7 +8,10 @@ import type { AnalyticsStore, ProjectionSink } from './ports.js';
 export interface RunnerDeps {
   store: EventStore;
   readStore: ProjectionSink;
-  conversations: StateCache<ConversationState, ConversationEvent>;
+  /** Folds for catchUp and replay, which read the store themselves. */
+  conversations: ConversationCache;
+  /** The live feed start() follows; runners that only catch up (rebuilds, the CLI) have none. */
+  feed?: ConversationFeed;
   options: ProjectorOptions;
   names?: ProjectionName[];
   onError?: (error: unknown) => void;
@@ -41,6 +41,12 @@ export interface CatchUpUntilOptions extends CatchUpOptions {
 
 const PAGE = 1000;
 
+/** One event's writes, with the event for its analytics facts. */
+interface Projected {
+  recorded: RecordedEvent;
+  writes: WriteBatch['writes'];
+}
+
 /**
  * A replay starting at `from` joins up with a checkpoint when no event lies between the two: the
  * first event after the checkpoint (`nextAfterCheckpoint`, null when there is none) is at or after
@@ -58,8 +64,9 @@ export function replayedCheckpoint(checkpoint: number, joined: boolean, reached:
 }
 
 /**
- * Runs projectors over the global feed. Each projection has its own checkpoint; one batch of
- * events becomes one write batch, applied with the advanced checkpoints in a single call.
+ * Runs projectors over the conversation feed when started, or over the store for a catch-up or a
+ * replay. Each projection has its own checkpoint; one batch of events becomes one write batch,
+ * applied with the advanced checkpoints in a single call.
  */
 export class ProjectionRunner {
   private checkpoints: Record<string, number> = {};
@@ -77,10 +84,11 @@ export class ProjectionRunner {
   }
 
   async start(): Promise<void> {
+    if (!this.deps.feed) throw new Error('a projection runner without a feed only catches up');
     await this.loadCheckpoints();
-    this.subscription = this.deps.store.subscribeAll(
+    this.subscription = this.deps.feed.follow(
+      { name: 'projections', take: (item) => this.project(item, false), handle: (works, position) => this.apply(works, position) },
       { after: this.position, onError: this.deps.onError },
-      (batch) => this.process(batch),
     );
   }
 
@@ -166,41 +174,40 @@ export class ProjectionRunner {
   }
 
   /**
-   * Projects the events; `replayJoined` marks an operator's replay, naming the projections whose
-   * checkpoints its range joins up with.
+   * Projects events read from the store; `replayJoined` marks an operator's replay, naming the
+   * projections whose checkpoints its range joins up with.
    */
   private async process(events: RecordedEvent[], replayJoined?: ReadonlySet<ProjectionName>): Promise<void> {
-    const reapply = replayJoined !== undefined;
-    const batch: WriteBatch = { writes: [], checkpoints: {}, reapply };
+    const projected: Projected[] = [];
     for (const recorded of events) {
-      const stream = parseStreamId(recorded.streamId);
-      if (!stream) continue;
-      const event = toDomainEvent(recorded);
-      const conversation =
-        stream.kind === 'conversation' ? await this.deps.conversations.after(stream.id, recorded, event) : null;
-      const input = {
-        event,
-        streamKind: stream.kind,
-        ownerId: stream.id,
-        seq: recorded.revision,
-        at: recorded.metadata.at,
-        conversation,
-      };
-      for (const name of this.names) {
-        if (!reapply && recorded.position <= (this.checkpoints[name] ?? 0)) continue;
-        for (const write of projectors[name](input, this.deps.options)) {
-          batch.writes.push({ projection: name, position: recorded.position, write });
-        }
-      }
+      const item = await toFeedItem(recorded, this.deps.conversations);
+      if (item) projected.push(this.project(item, replayJoined !== undefined));
     }
-    const last = events[events.length - 1]!.position;
+    await this.apply(projected, events[events.length - 1]!.position, replayJoined);
+  }
+
+  /** The writes of one event; synchronous, as the item's state is only lent (see FeedConsumer). */
+  private project({ recorded, stream, event, state }: FeedItem, reapply: boolean): Projected {
+    const input = { event, streamKind: stream.kind, ownerId: stream.id, seq: recorded.revision, at: recorded.metadata.at, conversation: state };
+    const writes: Projected['writes'] = [];
+    for (const name of this.names) {
+      if (!reapply && recorded.position <= (this.checkpoints[name] ?? 0)) continue;
+      for (const write of projectors[name](input, this.deps.options)) writes.push({ projection: name, position: recorded.position, write });
+    }
+    return { recorded, writes };
+  }
+
+  /** Applies the writes of events up to `last` with the checkpoints they reach, in one batch. */
+  private async apply(projected: Projected[], last: number, replayJoined?: ReadonlySet<ProjectionName>): Promise<void> {
+    const reapply = replayJoined !== undefined;
+    const batch: WriteBatch = { writes: projected.flatMap((p) => p.writes), checkpoints: {}, reapply };
     for (const name of this.names) {
       const current = this.checkpoints[name] ?? 0;
       batch.checkpoints[name] = reapply ? replayedCheckpoint(current, replayJoined.has(name), last) : Math.max(current, last);
     }
     await this.deps.readStore.apply(batch);
     // Facts are keyed by event id, so recording a batch again changes nothing.
-    await this.deps.analytics?.recordMessageFacts(messageFacts(events));
+    await this.deps.analytics?.recordMessageFacts(messageFacts(projected.map((p) => p.recorded)));
     Object.assign(this.checkpoints, batch.checkpoints);
     const reached = this.position;
     const ready = this.waiters.filter((w) => w.position <= reached);

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { pino } from 'pino';
 import { eventMetadata } from '../commands/commandHandler.js';
 import { openSqlite } from '../db/sqlite.js';
 import type { EventStore, RecordedEvent } from '../eventstore/port.js';
 import { SqliteEventStore } from '../eventstore/sqlite.js';
 import { newConversationCache } from '../server.js';
+import { ConversationFeed } from '../feed/index.js';
 import { checkpointLags } from './lag.js';
 import { projectionNames, type ProjectionName } from './projectors.js';
 import { rebuildProjections } from './rebuild.js';
@@ -86,16 +88,22 @@ describe('projections over sparse positions (as EventStoreDB log offsets)', () =
     assert.deepEqual(await densified(readStore), await plainReadModels(plain));
   });
 
-  it('a live runner follows the subscription and settles on the head', async () => {
+  it('a live runner catches up to the feed, follows it and settles on the head', async () => {
     const plain = await seededStore();
     const store = sparsePositions(plain);
     const readStore = new SqliteReadStore(openSqlite(':memory:'));
-    const runner = runnerOver(store, readStore);
+    const feed = new ConversationFeed({ store, newCache: () => newConversationCache(store), logger: pino({ level: 'silent' }) });
+    await feed.start();
+    const runner = new ProjectionRunner({ store, readStore, conversations: newConversationCache(store), feed, options: OPTIONS });
     await runner.start();
     try {
       assert.equal(await runner.waitFor(await store.headPosition(), 10_000), true);
+      const live = { messageId: 'm13', senderId: 'ben', clientMsgId: 'c13', kind: 'text', text: 'live', media: null };
+      await plain.append('conversation-g1', [{ type: 'MessageSent', data: live, metadata: eventMetadata('dc1', { correlationId: randomUUID() }) }], 'any');
+      assert.equal(await runner.waitFor(await store.headPosition(), 10_000), true);
     } finally {
       await runner.stop();
+      await feed.stop();
     }
     assert.deepEqual(await densified(readStore), await plainReadModels(plain));
   });

@@ -2,10 +2,9 @@ import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { ChatService } from '../commands/service.js';
 import { isRecalled, type ConversationState } from '../domain/conversation.js';
-import type { ConversationEvent, EventOf } from '../domain/events.js';
-import { parseStreamId } from '../domain/streams.js';
-import type { EventStore, RecordedEvent, Subscription } from '../eventstore/port.js';
-import { toDomainEvent, type StateCache } from '../eventstore/stateCache.js';
+import type { EventOf } from '../domain/events.js';
+import type { EventStore, Subscription } from '../eventstore/port.js';
+import type { ConversationFeed, FeedItem } from '../feed/index.js';
 import type { Metrics, PushOutcome } from '../observability/metrics.js';
 import { pushPolicy, withRetry } from '../shared/retry.js';
 import type { ProjectionSink } from '../projections/ports.js';
@@ -14,10 +13,9 @@ import type { PushSender } from './fcm.js';
 
 export interface PushWorkerDeps {
   store: EventStore;
+  feed: ConversationFeed;
   /** Holds the worker's checkpoint next to the projections' ones. */
   readStore: ProjectionSink;
-  /** The worker's own folded conversation states, following the feed. */
-  conversations: StateCache<ConversationState, ConversationEvent>;
   /** Users' devices, settings and names; removes dead tokens. */
   service: ChatService;
   /** Closed by the worker when it stops. */
@@ -44,6 +42,14 @@ interface PushJob {
   tokens: string[];
   payload: PushPayload;
   messageId: string;
+}
+
+/** A message to push, with what the worker needs of its conversation's state as of the message. */
+interface NewMessage {
+  conversation: Pick<ConversationState, 'conversationId' | 'kind' | 'title'>;
+  memberIds: string[];
+  event: EventOf<'MessageSent'>;
+  seq: number;
 }
 
 interface BatchInFlight {
@@ -82,14 +88,14 @@ export class PushWorker {
       after = await this.deps.store.headPosition();
       await this.saveCheckpoint(after);
     }
-    this.subscription = this.deps.store.subscribeAll(
+    this.subscription = this.deps.feed.follow(
+      { name: 'push', take: (item) => this.newMessage(item), handle: (messages, position) => this.process(messages, position) },
       {
         after,
         onError: (err) => {
           if (!this.stopping.signal.aborted) this.deps.logger.error({ err }, 'push batch failed; retrying');
         },
       },
-      (batch) => this.process(batch),
     );
   }
 
@@ -102,17 +108,18 @@ export class PushWorker {
     await this.deps.sender.close();
   }
 
-  private async process(batch: RecordedEvent[]): Promise<void> {
+  /** A fresh message, with the members it had; the state is lent, so the member ids are copied out of it. */
+  private newMessage({ recorded, event, state }: FeedItem): NewMessage | null {
+    if (state === null || event.type !== 'MessageSent') return null;
+    if (isStale(recorded.metadata.at, Date.now(), this.deps.options.maxAgeMs)) return null;
+    const { conversationId, kind, title } = state;
+    return { conversation: { conversationId, kind, title }, memberIds: [...state.members.keys()], event, seq: recorded.revision };
+  }
+
+  private async process(messages: (NewMessage | null)[], position: number): Promise<void> {
     const jobs: PushJob[] = [];
-    for (const recorded of batch) {
-      const stream = parseStreamId(recorded.streamId);
-      if (stream?.kind !== 'conversation' || recorded.type !== 'MessageSent') continue;
-      if (isStale(recorded.metadata.at, Date.now(), this.deps.options.maxAgeMs)) continue;
-      const state = await this.deps.conversations.after(stream.id, recorded);
-      const event = toDomainEvent(recorded) as EventOf<'MessageSent'>;
-      jobs.push(...(await this.jobsFor(state, event, recorded.revision)));
-    }
-    const entry: BatchInFlight = { position: batch[batch.length - 1]!.position, settled: false, done: Promise.resolve() };
+    for (const message of messages) if (message) jobs.push(...(await this.jobsFor(message)));
+    const entry: BatchInFlight = { position, settled: false, done: Promise.resolve() };
     entry.done = Promise.allSettled(jobs.map((job) => this.limit(() => this.deliver(job)))).then((results) => {
       // Only a stop cuts a push short; such a batch stays unsettled and the checkpoint before it.
       if (results.some((r) => r.status === 'rejected')) return;
@@ -134,32 +141,32 @@ export class PushWorker {
       .catch((err) => this.deps.logger.error({ err }, 'push checkpoint not saved; the next one will be'));
   }
 
-  private async jobsFor(state: ConversationState, event: EventOf<'MessageSent'>, seq: number): Promise<PushJob[]> {
+  private async jobsFor({ conversation, memberIds, event, seq }: NewMessage): Promise<PushJob[]> {
     const { users } = this.deps.service;
     const senderId = event.data.senderId;
     const candidates: Recipient[] = [];
-    for (const userId of state.members.keys()) {
+    for (const userId of memberIds) {
       // Only offline members can get a push, so only their user states are loaded.
       if (this.deps.isOnline(userId)) continue;
       const { state: user } = await users.load(userId);
       candidates.push({
         userId,
         online: false,
-        muted: user.settings.get(state.conversationId)?.muted ?? false,
+        muted: user.settings.get(conversation.conversationId)?.muted ?? false,
         tokens: [...user.devices.keys()],
       });
     }
     const recipients = pushRecipients(senderId, candidates);
     if (recipients.length === 0) return [];
     // A lagging worker's state is as of the message; the current one knows whether it was recalled since.
-    const { recalledSeqs } = (await this.deps.service.conversations.load(state.conversationId)).state;
+    const { recalledSeqs } = (await this.deps.service.conversations.load(conversation.conversationId)).state;
     if (isRecalled(recalledSeqs, seq)) return [];
     const sender = (await users.load(senderId)).state;
     const payload = pushPayload(
       {
-        conversationId: state.conversationId,
-        conversationKind: state.kind,
-        conversationTitle: state.title,
+        conversationId: conversation.conversationId,
+        conversationKind: conversation.kind,
+        conversationTitle: conversation.title,
         seq,
         senderName: sender.displayName || sender.username,
         message: event.data,
