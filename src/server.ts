@@ -104,7 +104,6 @@ export async function startServer(
     store,
     newConversationCache(store),
     new StateCache<UserState, UserEvent>(store, userFold),
-    readStore,
     { dcId: config.DC_ID, maxGroupSize: config.MAX_GROUP_SIZE, usernameReservationTimeoutMs: config.USERNAME_RESERVATION_TIMEOUT_MS },
   );
   const tokens = new TokenService(loadSigningKey(config.AUTH_SECRET, config.DATA_DIR), config.TOKEN_TTL_SECONDS, new SqliteRevocationStore(db));

@@ -9,7 +9,6 @@ import { conversationStream, newId, userStream, usernameStream } from '../../src
 import type { UserState } from '../../src/domain/user.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { StateCache } from '../../src/eventstore/stateCache.js';
-import { SqliteReadStore } from '../../src/projections/stores/sqlite.js';
 import { newConversationCache, userFold } from '../../src/server.js';
 import { AUTH_SECRET } from './proc.js';
 
@@ -45,7 +44,6 @@ export class Seeder {
       this.store,
       newConversationCache(this.store),
       new StateCache<UserState, UserEvent>(this.store, userFold),
-      new SqliteReadStore(this.db),
       { dcId: 'dc1', maxGroupSize: 100_000, usernameReservationTimeoutMs: 60_000 },
     );
   }

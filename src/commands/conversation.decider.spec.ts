@@ -386,7 +386,7 @@ describe('conversation decider: send', () => {
 
   it('appends nothing for a clientMsgId the same sender already used', () => {
     const afterK1 = team.when(send('bob', 'k1')).then([sent('bob', 'k1')]);
-    assert.equal(afterK1.state.recentByClientKey.get(`bob\u0000k1`), 3);
+    assert.deepEqual(afterK1.state.recentByClientKey.get(`bob\u0000k1`), { seq: 3, messageId: messageId('bob', 'k1'), sentAtMs: T0 + 3 * MINUTE });
     // A retry (even with a fresh messageId and different text) is the same send.
     afterK1.when({ ...send('bob', 'k1', 'other text'), messageId: 'fresh' }).thenNothingHappened();
     afterK1.when(send('bob', 'k2')).then([sent('bob', 'k2')]);
@@ -619,7 +619,7 @@ describe('conversation evolve', () => {
     assert.deepEqual(state.members.get('carol'), { role: 'member', joinedSeq: 3, deliveredSeq: 3, readSeq: 3 });
   });
 
-  it('prunes messages older than the edit window from recent (and their idempotency keys)', () => {
+  it('prunes messages older than the edit window from recent, and idempotency keys older than theirs', () => {
     const history = [
       ...happenedAt(T0, [groupOf('alice', 'bob'), sent('alice', 'old')]), // seqs 0, 1
       ...happenedAt(T0 + HOUR, [sent('bob', 'mid')]), // seq 2
@@ -630,13 +630,13 @@ describe('conversation evolve', () => {
     const { state } = given(withNew);
     assert.deepEqual([...state.recent.keys()], [2, 3]);
     assert.equal(state.recentByClientKey.has('alice\u0000old'), false);
-    assert.equal(state.recentByClientKey.get('bob\u0000mid'), 2);
-    assert.equal(state.recentByClientKey.get('bob\u0000new'), 3);
+    assert.equal(state.recentByClientKey.get('bob\u0000mid')?.seq, 2);
+    assert.equal(state.recentByClientKey.get('bob\u0000new')?.seq, 3);
     assert.deepEqual(state.messageSeqs, [1, 2, 3], 'pruning does not forget message seqs');
     // One millisecond later seq 2 leaves the window too.
     const later = given([...withNew, ...happenedAt(T0 + 25 * HOUR + 1, [sent('alice', 'newer')])]);
     assert.deepEqual([...later.state.recent.keys()], [3, 4]);
-    // Out of the window the decider no longer knows the key: deduplication there is the read model's job.
+    // Out of the idempotency window a clientMsgId is a new send (the window is the protocol's promise).
     later.when(send('alice', 'old')).then([sent('alice', 'old')]);
     later.when(send('bob', 'new')).thenNothingHappened();
   });

@@ -5,9 +5,7 @@ import type { ConversationEvent, Role } from '../domain/events.js';
 import { conversationStream, directConversationId, newId } from '../domain/streams.js';
 import type { EventStore } from '../eventstore/port.js';
 import type { StateCache } from '../eventstore/stateCache.js';
-import type { ConversationQueries } from '../projections/ports.js';
 import { CommandHandler, type CommandContext } from './commandHandler.js';
-import type { ConversationAccess } from './conversationAccess.js';
 import { conversationDecider } from './conversation.decider.js';
 import type { UserCommands } from './userCommands.js';
 
@@ -32,8 +30,6 @@ export class ConversationCommands {
     store: EventStore,
     private readonly conversations: StateCache<ConversationState, ConversationEvent>,
     private readonly users: Pick<UserCommands, 'requireUser'>,
-    private readonly access: Pick<ConversationAccess, 'currentMember'>,
-    private readonly readStore: Pick<ConversationQueries, 'findMessageByClientMsgId'>,
     private readonly options: ConversationCommandOptions,
   ) {
     this.commands = new CommandHandler(store, conversations, conversationDecider, conversationStream, options.dcId);
@@ -99,17 +95,11 @@ export class ConversationCommands {
   }
 
   /**
-   * Idempotent by (sender, clientMsgId): a retry returns the original messageId and seq. The decider
-   * knows the sends of its in-memory window; an older one is found in the messages read model, asked
-   * first so the conversation state is loaded once, by the command. Such a rare retry is answered
-   * without the decider, so it loads the state itself to refuse a sender who is no member (any more).
+   * Idempotent by (sender, clientMsgId): a retry within the idempotency window returns the original
+   * messageId and seq. The decider alone decides it, from the conversation's folded stream, so a
+   * retry is recognised however far behind the read models are.
    */
   async send(senderId: string, conversationId: string, clientMsgId: string, text: string, ctx: CommandContext): Promise<SendResult> {
-    const earlier = await this.readStore.findMessageByClientMsgId(conversationId, senderId, clientMsgId);
-    if (earlier) {
-      await this.access.currentMember(senderId, conversationId);
-      return { messageId: earlier.messageId, seq: earlier.seq, created: false, position: 0 };
-    }
     const key = clientKey(senderId, clientMsgId);
     const outcome = await this.commands.execute(
       conversationId,
@@ -118,8 +108,8 @@ export class ConversationCommands {
       (after, events) => {
         const sent = events[0];
         if (sent?.event.type === 'MessageSent') return { messageId: sent.event.data.messageId, seq: sent.seq, created: true };
-        const seq = after.recentByClientKey.get(key)!;
-        return { messageId: after.recent.get(seq)!.messageId, seq, created: false };
+        const { messageId, seq } = after.recentByClientKey.get(key)!;
+        return { messageId, seq, created: false };
       },
     );
     return { ...outcome.reply, position: outcome.position };

@@ -3,7 +3,6 @@ import type { ConversationEvent, UserEvent } from '../domain/events.js';
 import type { UserState } from '../domain/user.js';
 import type { EventStore } from '../eventstore/port.js';
 import type { StateCache } from '../eventstore/stateCache.js';
-import type { ConversationQueries } from '../projections/ports.js';
 import type { CommandContext } from './commandHandler.js';
 import { ConversationAccess } from './conversationAccess.js';
 import { ConversationCommands } from './conversationCommands.js';
@@ -30,12 +29,11 @@ export class ChatService {
     store: EventStore,
     readonly conversations: StateCache<ConversationState, ConversationEvent>,
     readonly users: StateCache<UserState, UserEvent>,
-    readStore: Pick<ConversationQueries, 'findMessageByClientMsgId'>,
     options: ServiceOptions,
   ) {
     this.access = new ConversationAccess(conversations);
     this.userCommands = new UserCommands(store, users, this.access, options);
-    this.conversationCommands = new ConversationCommands(store, conversations, this.userCommands, this.access, readStore, options);
+    this.conversationCommands = new ConversationCommands(store, conversations, this.userCommands, options);
   }
 
   send(senderId: string, conversationId: string, clientMsgId: string, text: string, ctx: CommandContext) {

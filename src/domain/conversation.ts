@@ -20,6 +20,13 @@ export interface RecentMessage {
   recalled: boolean;
 }
 
+/** What a retried send is answered with. */
+export interface SentMessage {
+  seq: number;
+  messageId: string;
+  sentAtMs: number;
+}
+
 export interface LastMessage {
   seq: number;
   messageId: string;
@@ -54,9 +61,13 @@ export interface ConversationState {
    * with it long after `recent` forgot the message. Recalls are rare, so it stays small.
    */
   recalledSeqs: number[];
-  /** Messages still inside the edit window, oldest first, with their idempotency keys. */
+  /** Messages still inside the edit window, oldest first. */
   recent: Map<number, RecentMessage>;
-  recentByClientKey: Map<string, number>;
+  /**
+   * Sends inside the idempotency window by clientKey, oldest first: a retry is answered from here,
+   * by the write side alone, whatever the read models have projected so far.
+   */
+  recentByClientKey: Map<string, SentMessage>;
   lastMessage: LastMessage | null;
   createdAt: string;
   lastActivityAt: string;
@@ -65,6 +76,13 @@ export interface ConversationState {
 /** Sender edits and recalls are allowed for a day; it also bounds the memory a state holds. */
 export const EDIT_WINDOW_MS = 24 * 60 * 60 * 1000;
 export const RECENT_MESSAGES_MAX = 10_000;
+/**
+ * A send retried with the same clientMsgId within a day of the original returns the original, as
+ * idempotency keys of payment APIs do; a conversation busier than this many sends a day keeps the
+ * keys of its latest sends only. Past that, a retry is a new message (clients give up sooner).
+ */
+export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+export const IDEMPOTENCY_KEYS_MAX = 100_000;
 
 export const clientKey = (senderId: string, clientMsgId: string) => `${senderId}\u0000${clientMsgId}`;
 
@@ -152,7 +170,7 @@ export function evolveConversation(
       };
       state.lastActivityAt = at;
       state.recent.set(seq, { seq, messageId: d.messageId, senderId: d.senderId, clientMsgId: d.clientMsgId, sentAtMs, recalled: false });
-      state.recentByClientKey.set(clientKey(d.senderId, d.clientMsgId), seq);
+      state.recentByClientKey.set(clientKey(d.senderId, d.clientMsgId), { seq, messageId: d.messageId, sentAtMs });
       pruneRecent(state, sentAtMs);
       // Sending implies having read everything up to one's own message.
       const sender = state.members.get(d.senderId);
@@ -202,9 +220,12 @@ const member = (role: Role, joinedSeq: number): MemberState => ({
 
 function pruneRecent(state: ConversationState, nowMs: number): void {
   for (const m of state.recent.values()) {
-    if (m.sentAtMs >= nowMs - EDIT_WINDOW_MS && state.recent.size <= RECENT_MESSAGES_MAX) return;
+    if (m.sentAtMs >= nowMs - EDIT_WINDOW_MS && state.recent.size <= RECENT_MESSAGES_MAX) break;
     state.recent.delete(m.seq);
-    state.recentByClientKey.delete(clientKey(m.senderId, m.clientMsgId));
+  }
+  for (const [key, sent] of state.recentByClientKey) {
+    if (sent.sentAtMs >= nowMs - IDEMPOTENCY_WINDOW_MS && state.recentByClientKey.size <= IDEMPOTENCY_KEYS_MAX) break;
+    state.recentByClientKey.delete(key);
   }
 }
 
