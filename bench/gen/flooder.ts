@@ -4,8 +4,8 @@ import { params, report, waitForCommand } from '../lib/child.js';
 /**
  * A determined flooder: sends read markers that move nothing (each costs the server a full
  * decision, none appends) as fast as its socket takes them, and reconnects at once whenever the
- * server closes it. Reports `flooding` once connected, `closed` the first time the server closes
- * it, and on "stop" the frames it sent and how often it was closed.
+ * server closes it. Reports `flooding` once connected, `closed` each time the server closes it,
+ * and on "stop" the frames it sent and how often it was closed.
  */
 interface Params {
   wsUrl: string;
@@ -35,7 +35,8 @@ function connect(): void {
   });
   ws.on('error', () => {});
   ws.on('close', (code) => {
-    if (closes++ === 0) void report('closed', { code });
+    closes++;
+    void report('closed', { code });
     connect();
   });
 }
