@@ -10,9 +10,12 @@ if (url) {
   readStoreContract('mongodb', async () => {
     const dbName = `contract_${randomUUID().slice(0, 8)}`;
     const store = await MongoReadStore.connect(url, dbName);
+    const otherWriter = await MongoReadStore.connect(url, dbName);
     return {
       store,
+      otherWriter,
       async cleanup() {
+        await otherWriter.close();
         await store.close();
         const client = await MongoClient.connect(url);
         await client.db(dbName).dropDatabase();

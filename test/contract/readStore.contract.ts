@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ProjectionRunner } from '../../src/projections/runner.js';
-import type { ConversationDoc, UserConversationDoc, Write } from '../../src/projections/model.js';
+import type { ConversationDoc, UserConversationDoc, Write, WriteBatch } from '../../src/projections/model.js';
 import type { ReadStoreAdapter } from '../../src/projections/ports.js';
 import { rankOf } from '../../src/projections/ranking.js';
 import { newConversationCache } from '../../src/server.js';
@@ -23,8 +23,22 @@ const membership = (userId: string, conversationId: string, leftSeq: number | nu
   set: { leftSeq } satisfies Partial<UserConversationDoc>,
 });
 
+const inboxEntry = (userId: string, seq: number): Write => ({
+  kind: 'inbox',
+  entry: { userId, conversationId: 'racing', seq, type: 'MessageSent', data: {}, at: '2030-01-01T00:00:00.000Z' },
+});
+
+/** A replay batch (the stored checkpoints do not skip it) with each write at its given position. */
+const replay = (writes: [position: number, write: Write][]): WriteBatch => ({
+  writes: writes.map(([position, write]) => ({ projection: write.kind === 'upsert' ? write.collection : 'inbox', position, write })),
+  checkpoints: {},
+  reapply: true,
+});
+
 export interface ReadStoreFixture {
   store: ReadStoreAdapter;
+  /** A second writer on the same storage, as a paused old instance next to a new one would be. */
+  otherWriter: ReadStoreAdapter;
   cleanup(): Promise<void>;
 }
 
@@ -38,6 +52,7 @@ export function readStoreContract(name: string, makeFixture: () => Promise<ReadS
     let server: TestServer;
     let fixture: ReadStoreFixture;
     let store: ReadStoreAdapter;
+    let otherWriter: ReadStoreAdapter;
     let w: Awaited<ReturnType<typeof workload>>;
 
     const project = (target: ReadStoreAdapter) =>
@@ -53,7 +68,7 @@ export function readStoreContract(name: string, makeFixture: () => Promise<ReadS
       w = await workload(new ApiClient(server.url));
       await server.projections.waitFor(await server.store.headPosition());
       fixture = await makeFixture();
-      store = fixture.store;
+      ({ store, otherWriter } = fixture);
       await project(store);
     });
     after(async () => {
@@ -221,6 +236,109 @@ export function readStoreContract(name: string, makeFixture: () => Promise<ReadS
       const [apart] = await store.listMembers('apart');
       assert.deepEqual({ ...together, conversationId: 'apart' }, apart);
       assert.equal(apart!.pinned, true);
+    });
+
+    /*
+     * Two writers on one store: an old instance that paused mid-batch next to a new one. Writers
+     * started together interleave their reads and writes wherever the store lets them; whatever the
+     * order, a document ends in the newest state either of them wrote.
+     */
+    it('keeps every document\'s newer state when another writer\'s older batch lands last', async () => {
+      const P = 3e9;
+      const conversationIds = Array.from({ length: 8 }, (_, i) => `race-${i}`);
+      const racer = (conversationId: string, set: Partial<UserConversationDoc>, setOnInsert?: Partial<UserConversationDoc>): Write => ({
+        kind: 'upsert',
+        collection: 'userConversations',
+        key: { userId: 'racer', conversationId },
+        set,
+        setOnInsert,
+      });
+      const joined = (id: string) => racer(id, { role: 'member', leftSeq: null }, { muted: false, pinned: false, archived: false });
+      const promoted = (id: string) => racer(id, { role: 'admin', pinned: true });
+      const muted = (id: string) => racer(id, { role: 'member', muted: true });
+      const madeOwner = (id: string) => racer(id, { role: 'owner' });
+
+      // New documents, each writer older for half of them: whichever insert lands first, an older
+      // one must not hide the newer one.
+      const older = (id: string): [number, Write][] => [[P + 1, joined(id)]];
+      const newer = (id: string): [number, Write][] => [[P + 1, joined(id)], [P + 2, promoted(id)]];
+      await Promise.all([
+        store.apply(replay(conversationIds.flatMap((id, i) => (i % 2 ? newer(id) : older(id))))),
+        otherWriter.apply(replay(conversationIds.flatMap((id, i) => (i % 2 ? older(id) : newer(id))))),
+      ]);
+      // Existing documents: the older update lands after the newer one and must not undo it. Not
+      // started together: FerretDB v1 matches an update's filter and writes the document in two
+      // steps, so two updates of one document at once can cross there, unlike in MongoDB.
+      await otherWriter.apply(replay(conversationIds.flatMap((id) => [[P + 3, muted(id)], [P + 4, madeOwner(id)]] as [number, Write][])));
+      await store.apply(replay(conversationIds.map((id) => [P + 3, muted(id)])));
+
+      for (const id of conversationIds) {
+        const [member] = await store.listMembers(id);
+        assert.deepEqual({ role: member!.role, pinned: member!.pinned, muted: member!.muted, archived: member!.archived }, {
+          role: 'owner',
+          pinned: true,
+          muted: true,
+          archived: false,
+        }, id);
+      }
+    });
+
+    it('stores what one writer stores when two writers apply the same batch at once', async () => {
+      const P = 4e9;
+      const batch = (tag: string) =>
+        replay([
+          [P + 1, conversation(`${tag}-group`, 'group', 2)],
+          [P + 1, membership(`${tag}-ann`, `${tag}-group`)],
+          [P + 1, inboxEntry(`${tag}-ann`, 1)],
+          [P + 2, conversation(`${tag}-group`, 'group', 3)],
+          [P + 2, membership(`${tag}-ben`, `${tag}-group`)],
+          [P + 2, inboxEntry(`${tag}-ann`, 2)],
+          [P + 2, inboxEntry(`${tag}-ben`, 2)],
+        ]);
+      const stored = async (tag: string) => ({
+        conversation: { ...(await store.getConversation(`${tag}-group`)), conversationId: '' },
+        members: (await store.listMembers(`${tag}-group`)).map((m) => ({ ...m, userId: m.userId.replace(tag, ''), conversationId: '' })),
+        inbox: [
+          ...(await store.listInbox(`${tag}-ann`, 0, 10)).map((e) => ({ ...e, userId: 'ann' })),
+          ...(await store.listInbox(`${tag}-ben`, 0, 10)).map((e) => ({ ...e, userId: 'ben' })),
+        ],
+      });
+      await store.apply(batch('alone'));
+      await Promise.all([store.apply(batch('twice')), otherWriter.apply(batch('twice'))]);
+      assert.deepEqual(await stored('twice'), await stored('alone'));
+      assert.deepEqual(
+        (await stored('twice')).inbox.map((e) => [e.userId, e.userSeq, e.seq]),
+        [
+          ['ann', 1, 1],
+          ['ann', 2, 2],
+          ['ben', 1, 2],
+        ],
+      );
+    });
+
+    it('never gives two inbox entries one userSeq, and keeps the newer entry when two writers append at once', async () => {
+      // Writers that disagree on an inbox (each saw the other's event without an entry for the
+      // user, as instances with different pull thresholds would) race for the same next userSeq.
+      const P = 5e9;
+      const userIds = Array.from({ length: 8 }, (_, i) => `inbox-racer-${i}`);
+      // Each writer has the older entry for half of the users, so either one's inserts may land first.
+      const entryAt = (seq: number) => (userId: string): [number, Write] => [P + seq, inboxEntry(userId, seq)];
+      await Promise.all([
+        store.apply(replay(userIds.map((userId, i) => entryAt(i % 2 ? 2 : 1)(userId)))),
+        otherWriter.apply(replay(userIds.map((userId, i) => entryAt(i % 2 ? 1 : 2)(userId)))),
+      ]);
+      await store.apply(replay(userIds.map(entryAt(3))));
+      for (const userId of userIds) {
+        const inbox = (await store.listInbox(userId, 0, 10)).map((e) => ({ userSeq: e.userSeq, seq: e.seq }));
+        assert.ok(inbox.some((e) => e.seq === 2), `${userId}: the newer writer's entry is stored`);
+        assert.deepEqual(inbox.at(-1)?.seq, 3, `${userId}: a later batch appends after both`);
+        assert.deepEqual(
+          inbox.map((e) => e.userSeq),
+          inbox.map((_, i) => i + 1),
+          `${userId}: userSeqs count up from 1 in the order of the events: ${JSON.stringify(inbox)}`,
+        );
+        assert.deepEqual(inbox.map((e) => e.seq), inbox.map((e) => e.seq).sort((a, b) => a - b), userId);
+      }
     });
   });
 }

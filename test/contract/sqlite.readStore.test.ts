@@ -6,10 +6,14 @@ import { readStoreContract } from './readStore.contract.js';
 
 readStoreContract('sqlite', async () => {
   const tmp = tempDir();
-  const db = openSqlite(join(tmp.dir, 'read.db'));
+  const path = join(tmp.dir, 'read.db');
+  // The other writer has its own connection, as a second process on the same file would.
+  const [db, otherDb] = [openSqlite(path), openSqlite(path)];
   return {
     store: new SqliteReadStore(db),
+    otherWriter: new SqliteReadStore(otherDb),
     async cleanup() {
+      otherDb.close();
       db.close();
       tmp.remove();
     },

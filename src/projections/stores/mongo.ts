@@ -1,4 +1,4 @@
-import { MongoBulkWriteError, MongoClient, type AnyBulkWriteOperation, type Collection as MongoCollection, type Db, type Document } from 'mongodb';
+import { MongoBulkWriteError, MongoClient, type Collection as MongoCollection, type Db, type Document } from 'mongodb';
 import {
   collectionKeys,
   type Collection,
@@ -13,7 +13,7 @@ import {
 import { dayOf, hourOf, orderReport } from '../analytics.js';
 import type { AnalyticsQuery, AnalyticsReport, ListOptions, MessageFact, MessageRange, ReadStoreAdapter } from '../ports.js';
 import { compareRanks, rankOf } from '../ranking.js';
-import { docId, foldDocument, inboxUsers, numberInboxEntries, upsertsByDocument, writesToApply, type DocumentWrites, type InboxCounter } from '../writeFold.js';
+import { docId, foldDocument, inboxUsers, numberInboxEntries, upsertsByDocument, writesToApply, type DocumentWrites, type InboxCounter, type NumberedInboxEntry } from '../writeFold.js';
 
 const names: Record<Collection, string> = {
   conversations: 'conversations',
@@ -34,8 +34,9 @@ type Stored = Document & { _id: string; _pos: number };
 
 /**
  * Read models in MongoDB, without multi-document transactions. Every document records the position
- * of the last event applied to it (`_pos`), and the checkpoints are written after the documents.
- * A crash in between re-applies the batch, and the positions make that harmless.
+ * of the last event applied to it (`_pos`), every write is conditional on that position being older,
+ * and the checkpoints are written after the documents. A crash in between re-applies the batch, and
+ * the positions make that harmless; so they do for two writers applying batches at once.
  */
 export class MongoReadStore implements ReadStoreAdapter {
   private constructor(
@@ -87,10 +88,9 @@ export class MongoReadStore implements ReadStoreAdapter {
   }
 
   /**
-   * One write per document of the batch: documents that do not exist yet are inserted in bulk,
-   * existing ones updated only if they are behind the batch. The positions are read here, which is
-   * safe because each projection has a single writer; the _id-only filters keep FerretDB on its
-   * primary key.
+   * One write per document of the batch, folded against the positions read here. Another writer
+   * (an old instance that paused mid-batch) may write between that read and these writes, so
+   * every write is also guarded by position in the store (see writeOverOlder).
    */
   private async applyUpserts(writes: WriteBatch['writes']): Promise<void> {
     const byCollection = new Map<Collection, DocumentWrites[]>();
@@ -104,46 +104,72 @@ export class MongoReadStore implements ReadStoreAdapter {
       const stored = new Map(
         (await coll.find({ _id: { $in: docs.map((d) => d.id) } }, { projection: { _pos: 1 } }).toArray()).map((d) => [d._id, d._pos]),
       );
-      const inserts: Stored[] = [];
-      const updates: AnyBulkWriteOperation<Stored>[] = [];
-      for (const doc of docs) {
+      const positioned = docs.flatMap((doc): PositionedDoc[] => {
         const storedPosition = stored.get(doc.id);
         const folded = foldDocument(doc, storedPosition);
-        if (!folded) continue;
-        if (storedPosition === undefined) {
-          inserts.push({ _id: doc.id, ...folded.key, ...folded.setOnInsert, ...folded.set, _pos: folded.position });
-        } else {
-          updates.push({ updateOne: { filter: { _id: doc.id }, update: { $set: { ...folded.set, _pos: folded.position } } } });
-        }
-      }
-      if (inserts.length) await ignoringDuplicates(coll.insertMany(inserts, { ordered: false }));
-      if (updates.length) await coll.bulkWrite(updates, { ordered: false });
+        if (!folded) return [];
+        const { key, setOnInsert, set, position } = folded;
+        return [{ id: doc.id, position, set, onInsert: { ...key, ...setOnInsert }, exists: storedPosition !== undefined }];
+      });
+      await writeOverOlder(coll, positioned);
     }
   }
 
   /**
-   * userSeqs come from a per-user counter that moves only after the entries are stored. A retried
-   * batch computes the same userSeqs from the same counter, so its inserts are duplicates.
+   * userSeqs come from a per-user counter that moves only after the entries are stored, so a
+   * retried batch computes the same userSeqs and its inserts are duplicates of stored entries. Two
+   * writers that disagree on a user's inbox (different pull thresholds during a roll-out) race for
+   * the same userSeqs instead: the unique indexes keep one entry per userSeq and per position, and
+   * the losing writer numbers its entries again after the user's newest stored entry, dropping
+   * only those that are older than it (appending them would break the order of the inbox).
    */
   private async applyInbox(writes: WriteBatch['writes']): Promise<void> {
     const userIds = inboxUsers(writes);
     if (userIds.length === 0) return;
-    const stored = new Map<string, InboxCounter>(
-      (await this.coll(INBOX_COUNTERS).find({ _id: { $in: userIds } }).toArray()).map((c) => [c._id, { userSeq: c.seq as number, position: c._pos }]),
+    const counterDocs = await this.coll(INBOX_COUNTERS).find({ _id: { $in: userIds } }).toArray();
+    const existingCounters = new Set(counterDocs.map((c) => c._id));
+    let stored = new Map<string, InboxCounter>(counterDocs.map((c) => [c._id, { userSeq: c.seq as number, position: c._pos }]));
+    let pending = writes;
+    const reached = new Map<string, InboxCounter>();
+    for (;;) {
+      const { entries, counters } = numberInboxEntries(pending, stored);
+      const contested = entries.length ? await this.insertInboxEntries(entries) : new Set<string>();
+      for (const [userId, counter] of counters) if (!contested.has(userId)) reached.set(userId, counter);
+      if (contested.size === 0) break;
+      pending = pending.filter(({ write }) => write.kind === 'inbox' && contested.has(write.entry.userId));
+      stored = await this.newestInboxEntries([...contested]);
+      for (const [userId, newest] of stored) reached.set(userId, newest);
+    }
+    await writeOverOlder(
+      this.coll(INBOX_COUNTERS),
+      [...reached].map(([userId, c]) => ({ id: userId, position: c.position, set: { seq: c.userSeq }, onInsert: {}, exists: existingCounters.has(userId) })),
     );
-    const { entries, counters } = numberInboxEntries(writes, stored);
-    if (entries.length === 0) return;
-    await ignoringDuplicates(
-      this.coll(INBOX).insertMany(
-        entries.map(({ entry, position }) => ({ _id: JSON.stringify([entry.userId, entry.userSeq]), ...entry, _pos: position })),
-        { ordered: false },
-      ),
+  }
+
+  /** Inserts the entries; answers the users for whom another writer took a userSeq or position first. */
+  private async insertInboxEntries(entries: NumberedInboxEntry[]): Promise<Set<string>> {
+    const inbox = this.coll(INBOX);
+    const docs = entries.map(({ entry, position }) => ({ _id: JSON.stringify([entry.userId, entry.userSeq]), ...entry, _pos: position }));
+    const rejected = (await duplicatesRejected(inbox.insertMany(docs, { ordered: false }))).map((i) => docs[i]!);
+    if (rejected.length === 0) return new Set();
+    // The same entry under the same userSeq is a retry, not a race.
+    const held = new Map(
+      (await inbox.find({ _id: { $in: rejected.map((d) => d._id) } }, { projection: { _pos: 1 } }).toArray()).map((d) => [d._id, d._pos]),
     );
-    await this.coll(INBOX_COUNTERS).bulkWrite(
-      [...counters].map(([userId, c]) => ({
-        updateOne: { filter: { _id: userId }, update: { $max: { seq: c.userSeq, _pos: c.position } }, upsert: true },
-      })),
-    );
+    return new Set(rejected.filter((d) => held.get(d._id) !== d._pos).map((d) => d.userId));
+  }
+
+  /**
+   * The newest userSeq and position in each user's inbox, read from the entries: after a race the
+   * counters may not have caught up with them yet.
+   */
+  private async newestInboxEntries(userIds: string[]): Promise<Map<string, InboxCounter>> {
+    const inbox = this.coll(INBOX);
+    const newest = async (userId: string, field: 'userSeq' | '_pos') =>
+      (await inbox.find({ userId }, { projection: { [field]: 1 } }).sort({ [field]: -1 }).limit(1).next())?.[field] ?? 0;
+    const tails = new Map<string, InboxCounter>();
+    for (const userId of userIds) tails.set(userId, { userSeq: await newest(userId, 'userSeq'), position: await newest(userId, '_pos') });
+    return tails;
   }
 
   // Conversations
@@ -272,7 +298,8 @@ export class MongoReadStore implements ReadStoreAdapter {
       hour: hourOf(f.at),
       day: dayOf(f.at),
     }));
-    await ignoringDuplicates(this.coll(ANALYTICS).insertMany(docs, { ordered: false }));
+    // A fact recorded again is rejected by its event id.
+    await duplicatesRejected(this.coll(ANALYTICS).insertMany(docs, { ordered: false }));
   }
 
   /** One accumulator per $group: FerretDB v1 miscounts groups with several $sum fields. */
@@ -318,13 +345,46 @@ function strip<T>(doc: Stored | null): T | null {
   return rest as T;
 }
 
-async function ignoringDuplicates(write: Promise<unknown>): Promise<void> {
+/** A document's folded write: `set` on every application, `onInsert` too when it creates the document. */
+interface PositionedDoc {
+  id: string;
+  position: number;
+  set: Document;
+  onInsert: Document;
+  /** Whether the document was stored when the batch read it: only then is an update enough. */
+  exists: boolean;
+}
+
+/**
+ * Writes each document only over an older version of it, so two writers never move a document
+ * back. New documents go in one insertMany; one that another writer inserted meanwhile is rejected
+ * by its _id and updated like the rest, so the newer write wins whichever insert came first. The
+ * filters lead with _id, which FerretDB answers from its primary key. MongoDB matches a filter and
+ * updates atomically per document; FerretDB v1 matches, then writes, so there two updates of one
+ * document at the same moment can still cross.
+ */
+async function writeOverOlder(coll: MongoCollection<Stored>, docs: PositionedDoc[]): Promise<void> {
+  const inserts = docs.filter((d) => !d.exists);
+  const lostRaces = inserts.length
+    ? await duplicatesRejected(coll.insertMany(inserts.map((d) => ({ _id: d.id, ...d.onInsert, ...d.set, _pos: d.position })), { ordered: false }))
+    : [];
+  const updates = [...docs.filter((d) => d.exists), ...lostRaces.map((i) => inserts[i]!)];
+  if (updates.length === 0) return;
+  await coll.bulkWrite(
+    updates.map((d) => ({ updateOne: { filter: { _id: d.id, _pos: { $lt: d.position } }, update: { $set: { ...d.set, _pos: d.position } } } })),
+    { ordered: false },
+  );
+}
+
+/** The indexes of the writes a unique index rejected; any other failure is thrown. */
+async function duplicatesRejected(write: Promise<unknown>): Promise<number[]> {
   try {
     await write;
+    return [];
   } catch (error) {
-    const duplicatesOnly =
-      error instanceof MongoBulkWriteError &&
-      (Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors]).every((e) => e.code === DUPLICATE_KEY);
-    if (!duplicatesOnly) throw error;
+    if (!(error instanceof MongoBulkWriteError)) throw error;
+    const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+    if (!writeErrors.every((e) => e.code === DUPLICATE_KEY)) throw error;
+    return writeErrors.map((e) => e.index);
   }
 }
