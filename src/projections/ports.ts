@@ -54,7 +54,6 @@ export interface ConversationQueries {
   listConversations(userId: string, options: ListOptions): Promise<ConversationListItem[]>;
   /** Ascending by seq; with only beforeSeq, the newest page before it. */
   listMessages(conversationId: string, range: MessageRange): Promise<MessageDoc[]>;
-  findMessageByClientMsgId(conversationId: string, senderId: string, clientMsgId: string): Promise<MessageDoc | null>;
   getUsers(userIds: string[]): Promise<UserDoc[]>;
 }
 

@@ -61,7 +61,6 @@ export class MongoReadStore implements ReadStoreAdapter {
     await this.coll(names.userConversations).createIndex({ userId: 1, conversationId: 1 }, { unique: true });
     await this.coll(names.userConversations).createIndex({ conversationId: 1, userId: 1 });
     await this.coll(names.messages).createIndex({ conversationId: 1, seq: 1 }, { unique: true });
-    await this.coll(names.messages).createIndex({ conversationId: 1, senderId: 1, clientMsgId: 1 });
     await this.coll(INBOX).createIndex({ userId: 1, userSeq: 1 }, { unique: true });
     await this.coll(INBOX).createIndex({ userId: 1, _pos: 1 }, { unique: true });
     await this.coll(ANALYTICS).createIndex({ hour: 1 });
@@ -217,10 +216,6 @@ export class MongoReadStore implements ReadStoreAdapter {
     if (beforeSeq !== undefined) seq.$lt = beforeSeq;
     const docs = await messages.find({ conversationId, seq }).sort({ seq: 1 }).limit(limit).toArray();
     return docs.map((d) => strip<MessageDoc>(d)!);
-  }
-
-  async findMessageByClientMsgId(conversationId: string, senderId: string, clientMsgId: string): Promise<MessageDoc | null> {
-    return strip(await this.coll(names.messages).findOne({ conversationId, senderId, clientMsgId }));
   }
 
   // Users

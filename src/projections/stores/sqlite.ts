@@ -54,13 +54,11 @@ export const tablesOfProjection: Record<string, TableKind[]> = {
  */
 const secondaryIndexes: { kind: TableKind; name: string; on: string }[] = [
   { kind: 'userConversations', name: 'rm_user_conversations_by_conversation', on: '(conversation_id)' },
-  {
-    kind: 'messages',
-    name: 'rm_messages_by_client_id',
-    on: `(conversation_id, json_extract(doc, '$.senderId'), json_extract(doc, '$.clientMsgId'))`,
-  },
   { kind: 'users', name: 'rm_users_by_username', on: `(json_extract(doc, '$.username'))` },
 ];
+
+/** Indexes of queries this store no longer makes: dropped, so writes stop paying for them. */
+const retiredIndexes = ['rm_messages_by_client_id', 'rm_messages_by_client_id_alt'];
 
 /** Creates the index unless the table has it under either of its two names; picks the free name. */
 function ensureIndex(db: SqliteDatabase, table: string, name: string, on: string): void {
@@ -132,6 +130,7 @@ export class SqliteReadStore implements ReadStoreAdapter {
       CREATE TABLE IF NOT EXISTS ${LAST_SEEN} (user_id TEXT PRIMARY KEY, at TEXT NOT NULL);
     `);
     for (const index of secondaryIndexes) ensureIndex(db, t[index.kind], index.name, index.on);
+    for (const name of retiredIndexes) db.exec(`DROP INDEX IF EXISTS ${name}`);
     this.docStmts = Object.fromEntries(
       collections.map((collection) => {
         const keys = collectionKeys[collection].map(column);
@@ -198,9 +197,6 @@ export class SqliteReadStore implements ReadStoreAdapter {
       ),
       messagesBackward: db.prepare(
         `SELECT doc FROM ${t.messages} WHERE conversation_id = ? AND seq < ? AND seq <= ? ORDER BY seq DESC LIMIT ?`,
-      ),
-      messageByClientId: db.prepare(
-        `SELECT doc FROM ${t.messages} WHERE conversation_id = ? AND json_extract(doc, '$.senderId') = ? AND json_extract(doc, '$.clientMsgId') = ?`,
       ),
       inbox: db.prepare<[string, number, number], { user_seq: number; doc: string }>(
         `SELECT user_seq, doc FROM ${t.inbox} WHERE user_id = ? AND user_seq > ? ORDER BY user_seq LIMIT ?`,
@@ -314,10 +310,6 @@ export class SqliteReadStore implements ReadStoreAdapter {
     return parseDocs(
       this.q.messagesForward.all(conversationId, afterSeq ?? -1, beforeSeq ?? Number.MAX_SAFE_INTEGER, maxSeq, limit),
     );
-  }
-
-  async findMessageByClientMsgId(conversationId: string, senderId: string, clientMsgId: string): Promise<MessageDoc | null> {
-    return parseDoc(this.q.messageByClientId.get(conversationId, senderId, clientMsgId));
   }
 
   // Users
