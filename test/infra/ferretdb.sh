@@ -81,18 +81,8 @@ start() {
   local t0 pid datadir deadline extra=()
   build
 
-  if [[ -f "$RUNDIR/pid" ]]; then
-    if infra_pid_matches "$(cat "$RUNDIR/pid")" "$RUNDIR"; then
-      infra_log "ERROR: FerretDB is already running on port $MONGO_PORT (pid $(cat "$RUNDIR/pid")); run '$0 stop' first"
-      exit 3
-    fi
-    rm -rf "$RUNDIR" # leftovers of a run that was killed
-  fi
-  infra_check_port_free "$MONGO_PORT" "MongoDB wire" MONGO_PORT || exit 3
-
   t0=$(infra_now_ms)
-  mkdir -p "$RUNDIR"
-  infra_owner >"$RUNDIR/owner"
+  infra_claim_rundir FerretDB "$RUNDIR" "$RUNDIR" "$MONGO_PORT" MONGO_PORT "MongoDB wire"
   datadir=$(mktemp -d "$RUNDIR/data.XXXXXX")
   : >"$LOGFILE"
   if [[ -n "${FERRETDB_EXTRA_FLAGS:-}" ]]; then
@@ -134,23 +124,7 @@ start() {
 }
 
 stop() {
-  local pid t0
-  if [[ ! -d "$RUNDIR" ]]; then
-    return 0
-  fi
-  if ! infra_may_stop "$RUNDIR"; then
-    infra_log "FerretDB on port $MONGO_PORT was not started by this run; leaving it alone"
-    return 0
-  fi
-  if [[ -f "$RUNDIR/pid" ]]; then
-    pid=$(cat "$RUNDIR/pid")
-    if infra_pid_matches "$pid" "$RUNDIR"; then
-      t0=$(infra_now_ms)
-      infra_kill_gracefully "$pid" "$RUNDIR" "$FERRETDB_STOP_GRACE"
-      infra_log "stopped FerretDB (pid $pid) in $(infra_since "$t0")"
-    fi
-  fi
-  rm -rf "$RUNDIR"
+  infra_stop_owned FerretDB "$RUNDIR" "$RUNDIR" "$FERRETDB_STOP_GRACE" "$MONGO_PORT"
 }
 
 case "${1:-}" in

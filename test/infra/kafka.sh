@@ -135,19 +135,9 @@ start() {
   fetch_libs
   command -v java >/dev/null 2>&1 || infra_die "java not found on PATH"
 
-  if [[ -f "$RUNDIR/pid" ]]; then
-    if infra_pid_matches "$(cat "$RUNDIR/pid")" "$RUNDIR"; then
-      infra_log "ERROR: a broker is already running on port $KAFKA_PORT (pid $(cat "$RUNDIR/pid")); run '$0 stop' first"
-      exit 3
-    fi
-    rm -rf "$RUNDIR" # leftovers of a run that was killed
-  fi
-  infra_check_port_free "$KAFKA_PORT" "Kafka listener" KAFKA_PORT || exit 3
-  infra_check_port_free "$KAFKA_CONTROLLER_PORT" "Kafka controller" KAFKA_CONTROLLER_PORT || exit 3
-
   t0=$(infra_now_ms)
-  mkdir -p "$RUNDIR"
-  infra_owner >"$RUNDIR/owner"
+  infra_claim_rundir Kafka "$RUNDIR" "$RUNDIR" "$KAFKA_PORT" KAFKA_PORT "Kafka listener"
+  infra_check_port_free "$KAFKA_CONTROLLER_PORT" "Kafka controller" KAFKA_CONTROLLER_PORT || exit 3
   datadir=$(mktemp -d "$RUNDIR/data.XXXXXX")
   write_config "$datadir"
   : >"$LOGFILE"
@@ -185,24 +175,7 @@ start() {
 }
 
 stop() {
-  local pid
-  if [[ ! -d "$RUNDIR" ]]; then
-    return 0
-  fi
-  if ! infra_may_stop "$RUNDIR"; then
-    infra_log "the broker on port $KAFKA_PORT was not started by this run; leaving it alone"
-    return 0
-  fi
-  if [[ -f "$RUNDIR/pid" ]]; then
-    pid=$(cat "$RUNDIR/pid")
-    if infra_pid_matches "$pid" "$RUNDIR"; then
-      local t0
-      t0=$(infra_now_ms)
-      infra_kill_gracefully "$pid" "$RUNDIR" "$KAFKA_STOP_GRACE"
-      infra_log "stopped Kafka (pid $pid) in $(infra_since "$t0")"
-    fi
-  fi
-  rm -rf "$RUNDIR"
+  infra_stop_owned Kafka "$RUNDIR" "$RUNDIR" "$KAFKA_STOP_GRACE" "$KAFKA_PORT"
 }
 
 case "${1:-}" in

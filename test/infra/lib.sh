@@ -124,3 +124,42 @@ infra_may_stop() {
   [[ ! -f "$rundir/owner" ]] && return 0
   [[ "$(cat "$rundir/owner")" == "$INFRA_OWNER" ]]
 }
+
+# Stop the instance whose runtime dir is $2 (pid file, owner token) if this run
+# owns it, then delete the dir. $3: what its command line contains; $4: seconds
+# of grace before SIGKILL; $1 and $5 (name, port) are for the log lines.
+infra_stop_owned() {
+  local what=$1 rundir=$2 needle=$3 grace=$4 port=$5 pid t0
+  [[ -d "$rundir" ]] || return 0
+  if ! infra_may_stop "$rundir"; then
+    infra_log "$what on port $port was not started by this run; leaving it alone"
+    return 0
+  fi
+  if [[ -f "$rundir/pid" ]]; then
+    pid=$(cat "$rundir/pid")
+    if infra_pid_matches "$pid" "$needle"; then
+      t0=$(infra_now_ms)
+      infra_kill_gracefully "$pid" "$needle" "$grace"
+      infra_log "stopped $what (pid $pid) in $(infra_since "$t0")"
+    fi
+  fi
+  rm -rf "$rundir"
+}
+
+# Prepare the runtime dir $2 for a new instance owned by this run, or exit 3
+# when one is still running there or something else holds port $4 ($5: the
+# variable that sets it). $3: what the instance's command line contains; $1 and
+# $6 (name, what the port is) are for the log lines.
+infra_claim_rundir() {
+  local what=$1 rundir=$2 needle=$3 port=$4 var=$5 listener=$6
+  if [[ -f "$rundir/pid" ]]; then
+    if infra_pid_matches "$(cat "$rundir/pid")" "$needle"; then
+      infra_log "ERROR: $what is already running on port $port (pid $(cat "$rundir/pid")); run '$0 stop' first"
+      exit 3
+    fi
+    rm -rf "$rundir" # leftovers of a run that was killed
+  fi
+  infra_check_port_free "$port" "$listener" "$var" || exit 3
+  mkdir -p "$rundir"
+  infra_owner >"$rundir/owner"
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2317 # cleanup/on_signal and helpers are reached through traps
-# Run a command with real Kafka + a MongoDB-wire server (FerretDB) around it.
+# Run a command with real Kafka + a MongoDB-wire server (FerretDB) + Redis around it.
 #
 #   test/infra/run.sh npm run test:integration
 #   test/infra/run.sh bash -c 'echo $KAFKA_BROKERS $MONGO_URL'
@@ -8,8 +8,9 @@
 # Exports to the command:
 #   KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
 #   MONGO_URL=mongodb://127.0.0.1:$MONGO_PORT/   (append a database name)
-# Ports: KAFKA_PORT (19092), KAFKA_CONTROLLER_PORT (KAFKA_PORT+1), MONGO_PORT (27018).
-# INFRA_SKIP_KAFKA=1 / INFRA_SKIP_MONGO=1 start only the other one.
+#   REDIS_URL=redis://127.0.0.1:$REDIS_PORT
+# Ports: KAFKA_PORT (19092), KAFKA_CONTROLLER_PORT (KAFKA_PORT+1), MONGO_PORT (27018),
+# REDIS_PORT (16379). INFRA_SKIP_KAFKA=1 / INFRA_SKIP_MONGO=1 / INFRA_SKIP_REDIS=1 leave one out.
 #
 # Whatever happens (command fails, Ctrl-C, SIGTERM, a server fails to start),
 # everything this script started is stopped, and the command's exit code is
@@ -29,6 +30,7 @@ fi
 export KAFKA_PORT="${KAFKA_PORT:-19092}"
 export KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
 export MONGO_PORT="${MONGO_PORT:-27018}"
+export REDIS_PORT="${REDIS_PORT:-16379}"
 # Only instances carrying this token are stopped by our cleanup.
 owner="run.sh-$$-$(infra_now_ms)"
 export INFRA_OWNER="$owner"
@@ -36,6 +38,7 @@ export INFRA_OWNER="$owner"
 services=()
 [[ "${INFRA_SKIP_KAFKA:-}" == 1 ]] || services+=(kafka)
 [[ "${INFRA_SKIP_MONGO:-}" == 1 ]] || services+=(ferretdb)
+[[ "${INFRA_SKIP_REDIS:-}" == 1 ]] || services+=(redis)
 
 child=""
 starters=()
@@ -124,7 +127,7 @@ trap 'on_signal TERM 143' TERM
 trap 'on_signal HUP 129' HUP
 
 t_all=$(infra_now_ms)
-# Fetch/build and start in parallel: the two servers share nothing.
+# Fetch/build and start in parallel: the servers share nothing.
 declare -A starter_of=()
 setsid_cmd=()
 command -v setsid >/dev/null 2>&1 && setsid_cmd=(setsid)
@@ -147,6 +150,7 @@ infra_log "infrastructure ready in $(infra_since "$t_all")"
 
 export KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
 export MONGO_URL="mongodb://127.0.0.1:$MONGO_PORT/"
+[[ "${INFRA_SKIP_REDIS:-}" == 1 ]] || export REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 # Not for the command: a nested kafka.sh/ferretdb.sh (e.g. a second broker
 # on KAFKA_PORT=...) must derive its own controller port and own its instances.
 export -n INFRA_OWNER KAFKA_CONTROLLER_PORT
