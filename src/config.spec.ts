@@ -39,6 +39,12 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({ FCM_SERVICE_ACCOUNT: 'not json' }), /FCM_SERVICE_ACCOUNT=\(value not shown\): not JSON/);
     assert.throws(() => loadConfig({ AUTH_SECRET: 'short-secret' }), (e: Error) => !e.message.includes('short-secret'));
   });
+  it('shares state through Redis only with a redis:// URL, whose value never reaches the error line', () => {
+    assert.equal(loadConfig({}).REDIS_URL, undefined);
+    assert.equal(loadConfig({ REDIS_URL: 'redis://cache:6379/0' }).REDIS_URL, 'redis://cache:6379/0');
+    assert.throws(() => loadConfig({ REDIS_URL: 'http://:hunter2@cache:6379' }), (e: Error) => /^invalid configuration: REDIS_URL=\(value not shown\)/.test(e.message) && !e.message.includes('hunter2'));
+    assert.throws(() => loadConfig({ REDIS_KEY_PREFIX: 'no spaces' }), /REDIS_KEY_PREFIX/);
+  });
   it('requires the URL of a selected production adapter', () => {
     assert.throws(() => loadConfig({ READ_STORE: 'mongo' }), /MONGO_URL is required with READ_STORE=mongo/);
   });

@@ -14,6 +14,12 @@ export const configSchema = z.object({
   ESDB_URL: z.string().optional(),
   MONGO_URL: z.string().optional(),
   KAFKA_BROKERS: z.string().optional(),
+  /** Where instances share revocations and rate limits; without it both stay in this instance. */
+  REDIS_URL: z
+    .url({ protocol: /^rediss?$/, error: 'a redis:// or rediss:// URL' })
+    .optional(),
+  /** Prepended to every Redis key, so deployments (or test servers) sharing one Redis keep apart. */
+  REDIS_KEY_PREFIX: z.string().regex(/^[\w.:-]{0,64}$/, 'letters, digits, _ . : - (at most 64)').default('chat:'),
   /** Token signing key; without it one is generated once and kept in DATA_DIR. */
   AUTH_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   /** Bearer token for /v1/admin routes; without it they answer 403. */
@@ -89,8 +95,8 @@ export type Config = z.infer<typeof configSchema>;
 
 export class ConfigError extends Error {}
 
-/** Variables whose values must not reach logs, even in an error line. */
-const SECRETS = new Set(['AUTH_SECRET', 'FCM_SERVICE_ACCOUNT']);
+/** Variables whose values must not reach logs, even in an error line (a Redis URL may carry its password). */
+const SECRETS = new Set(['AUTH_SECRET', 'FCM_SERVICE_ACCOUNT', 'REDIS_URL']);
 
 /** Parses the environment; a bad value throws one line naming the variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {

@@ -4,7 +4,7 @@ import { pino, type Logger } from 'pino';
 import { createApp } from './api/app.js';
 import { TokenService, loadSigningKey } from './api/auth.js';
 import { RateLimits } from './api/limits.js';
-import { SqliteRevocationStore } from './api/revocations.js';
+import { RedisRevocationStore, SqliteRevocationStore } from './api/revocations.js';
 import { ChatService } from './commands/service.js';
 import type { Config } from './config.js';
 import { initialConversationState, evolveConversation, type ConversationState } from './domain/conversation.js';
@@ -23,6 +23,7 @@ import { PresenceTracker } from './gateway/presence.js';
 import { ProjectionRunner } from './projections/runner.js';
 import type { ProjectionSink, ReadStoreAdapter } from './projections/ports.js';
 import { startReplication, type Replication } from './replication/index.js';
+import { closeRedis, connectRedis } from './shared/redis.js';
 import { retryPolicies, withRetry } from './shared/retry.js';
 import { FcmSender, PushWorker, fcmOptionsFromConfig, type FcmOptions } from './push/index.js';
 import { openStores } from './stores.js';
@@ -106,15 +107,21 @@ export async function startServer(
     new StateCache<UserState, UserEvent>(store, userFold),
     { dcId: config.DC_ID, maxGroupSize: config.MAX_GROUP_SIZE, usernameReservationTimeoutMs: config.USERNAME_RESERVATION_TIMEOUT_MS },
   );
-  const tokens = new TokenService(loadSigningKey(config.AUTH_SECRET, config.DATA_DIR), config.TOKEN_TTL_SECONDS, new SqliteRevocationStore(db));
-  const limits = new RateLimits({
-    sendsPerUser: config.SEND_RATE_PER_USER,
-    sendsPerIp: config.SEND_RATE_PER_IP,
-    sendWindowSeconds: config.SEND_RATE_WINDOW_SECONDS,
-    loginsPerUser: config.LOGIN_RATE_PER_USER,
-    loginsPerIp: config.LOGIN_RATE_PER_IP,
-    loginWindowSeconds: config.LOGIN_RATE_WINDOW_SECONDS,
-  });
+  // Shared between instances through Redis when configured; else this instance's alone.
+  const redis = config.REDIS_URL ? await connectRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX, logger) : undefined;
+  const revocations = redis ? new RedisRevocationStore(redis, logger) : new SqliteRevocationStore(db);
+  const tokens = new TokenService(loadSigningKey(config.AUTH_SECRET, config.DATA_DIR), config.TOKEN_TTL_SECONDS, revocations);
+  const limits = new RateLimits(
+    {
+      sendsPerUser: config.SEND_RATE_PER_USER,
+      sendsPerIp: config.SEND_RATE_PER_IP,
+      sendWindowSeconds: config.SEND_RATE_WINDOW_SECONDS,
+      loginsPerUser: config.LOGIN_RATE_PER_USER,
+      loginsPerIp: config.LOGIN_RATE_PER_IP,
+      loginWindowSeconds: config.LOGIN_RATE_WINDOW_SECONDS,
+    },
+    redis,
+  );
   const waitForProjections = (position: number) => projections.waitFor(position);
   const lags = async () => (await checkpointLags(store, await readStore.checkpoints())).lags;
   observeProjectionLag(metrics, lags);
@@ -133,7 +140,7 @@ export async function startServer(
       logger,
       version: VERSION,
       metrics,
-      readiness: readinessCheck(store, readStore, config.READY_MAX_LAG_SECONDS),
+      readiness: readinessCheck(store, readStore, config.READY_MAX_LAG_SECONDS, redis),
     },
   );
   const http = createServer(app);
@@ -177,6 +184,7 @@ export async function startServer(
       http.closeIdleConnections();
       await stopped;
       await replication?.stop();
+      if (redis) await closeRedis(redis);
       // What the drained commands appended reaches the read models (and their checkpoints) now,
       // rather than at the next start.
       await projections.waitFor(await store.headPosition(), SHUTDOWN_PROJECTION_WAIT_MS);

@@ -64,8 +64,8 @@ function hostPort(spec: string): string {
 const kafkaVersionOfTestLane = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(read('test/infra/pom.xml'))?.[1];
 
 describe('docker-compose.yml (production profile)', () => {
-  it('has EventStoreDB, MongoDB, Kafka and the app in each of dc1 and dc2, and MirrorMaker 2 between them', () => {
-    for (const dc of DCS) for (const kind of ['eventstore', 'mongo', 'kafka', 'app']) service(`${kind}-${dc}`);
+  it('has EventStoreDB, MongoDB, Kafka, Redis and the app in each of dc1 and dc2, and MirrorMaker 2 between them', () => {
+    for (const dc of DCS) for (const kind of ['eventstore', 'mongo', 'kafka', 'redis', 'app']) service(`${kind}-${dc}`);
     service('mirror-maker');
   });
 
@@ -96,6 +96,10 @@ describe('docker-compose.yml (production profile)', () => {
         assert.ok(advertised.split(',').some((l) => l.endsWith(`//${broker}`)), `${broker} is a listener of kafka-${dc}`);
       }
 
+      const redis = new URL(env.REDIS_URL ?? '');
+      assert.equal(redis.protocol, 'redis:');
+      assert.equal(redis.hostname, `redis-${dc}`);
+
       const config = loadConfig(env);
       assert.equal(config.DC_ID, dc);
       assert.equal(config.PORT, Number(app.ports.length && app.ports[0]!.split(':').at(-1)));
@@ -104,7 +108,7 @@ describe('docker-compose.yml (production profile)', () => {
 
     it(`starts app-${dc} only once ${dc}'s stores are healthy, on ${dc}'s network alone`, () => {
       const app = service(`app-${dc}`);
-      for (const dependency of [`eventstore-${dc}`, `mongo-${dc}`, `kafka-${dc}`]) {
+      for (const dependency of [`eventstore-${dc}`, `mongo-${dc}`, `kafka-${dc}`, `redis-${dc}`]) {
         assert.equal(app.depends_on[dependency]?.condition, 'service_healthy', `app-${dc} waits for ${dependency}`);
         assert.deepEqual(service(dependency).networks, [dc]);
       }

@@ -1,4 +1,5 @@
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import { DomainError } from '../domain/errors.js';
 
@@ -22,20 +23,22 @@ export interface RateLimitOptions {
 }
 
 /**
- * Per-user and per-IP limits on sends (REST and WebSocket share them) and on logins. Counters are
- * in this process's memory: each instance enforces its own share, and a restart forgives.
+ * Per-user and per-IP limits on sends (REST and WebSocket share them) and on logins. With Redis the
+ * counters are shared by every instance; without it (or while it is away) they are in this process's
+ * memory: each instance enforces its own share, and a restart forgives.
  */
 export class RateLimits {
-  private readonly sendUser: RateLimiterMemory;
-  private readonly sendIp: RateLimiterMemory;
-  private readonly loginUser: RateLimiterMemory;
-  private readonly loginIp: RateLimiterMemory;
+  private readonly sendUser: RateLimiterAbstract;
+  private readonly sendIp: RateLimiterAbstract;
+  private readonly loginUser: RateLimiterAbstract;
+  private readonly loginIp: RateLimiterAbstract;
 
-  constructor(o: RateLimitOptions) {
-    this.sendUser = new RateLimiterMemory({ keyPrefix: 'send-user', points: o.sendsPerUser, duration: o.sendWindowSeconds });
-    this.sendIp = new RateLimiterMemory({ keyPrefix: 'send-ip', points: o.sendsPerIp, duration: o.sendWindowSeconds });
-    this.loginUser = new RateLimiterMemory({ keyPrefix: 'login-user', points: o.loginsPerUser, duration: o.loginWindowSeconds });
-    this.loginIp = new RateLimiterMemory({ keyPrefix: 'login-ip', points: o.loginsPerIp, duration: o.loginWindowSeconds });
+  constructor(o: RateLimitOptions, redis?: Redis) {
+    const limiter = (keyPrefix: string, points: number, duration: number) => newLimiter({ keyPrefix, points, duration }, redis);
+    this.sendUser = limiter('send-user', o.sendsPerUser, o.sendWindowSeconds);
+    this.sendIp = limiter('send-ip', o.sendsPerIp, o.sendWindowSeconds);
+    this.loginUser = limiter('login-user', o.loginsPerUser, o.loginWindowSeconds);
+    this.loginIp = limiter('login-ip', o.loginsPerIp, o.loginWindowSeconds);
   }
 
   async send(userId: string, ip: string): Promise<void> {
@@ -50,7 +53,23 @@ export class RateLimits {
   }
 }
 
-async function take(limiter: RateLimiterMemory, key: string, what: string): Promise<void> {
+interface LimiterOptions {
+  keyPrefix: string;
+  points: number;
+  duration: number;
+}
+
+/**
+ * Redis away must not fail requests: the Redis limiter refuses at once while disconnected and then
+ * counts in memory (its insurance), so limits degrade to per instance for the outage.
+ */
+function newLimiter(options: LimiterOptions, redis: Redis | undefined): RateLimiterAbstract {
+  const memory = new RateLimiterMemory(options);
+  if (!redis) return memory;
+  return new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter: memory });
+}
+
+async function take(limiter: RateLimiterAbstract, key: string, what: string): Promise<void> {
   try {
     await limiter.consume(key);
   } catch (rejection) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { judgeLags } from './readiness.js';
+import { judgeLags, judgeRedis } from './readiness.js';
 
 const lag = (name: string, kind: 'projection' | 'consumer', lagSeconds: number, lagEvents = lagSeconds ? 3 : 0, lagEventsCapped = false) => ({
   name,
@@ -25,6 +25,16 @@ describe('judgeLags', () => {
     assert.deepEqual(judgeLags([lag('inbox', 'projection', 9, 1000, true)], 5), {
       ready: false,
       reason: 'projections lag more than 5 s behind the head: inbox (9.0 s, 1000+ events)',
+    });
+  });
+});
+
+describe('judgeRedis', () => {
+  it('is ready while the Redis connection is, and otherwise says what degrades', () => {
+    assert.deepEqual(judgeRedis('ready'), { ready: true });
+    assert.deepEqual(judgeRedis('reconnecting'), {
+      ready: false,
+      reason: 'Redis unreachable (reconnecting): rate limits are per instance and token revocations are not checked',
     });
   });
 });

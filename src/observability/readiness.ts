@@ -12,9 +12,24 @@ export function judgeLags(lags: CheckpointLag[], maxLagSeconds: number): Readine
   return { ready: false, reason: `projections lag more than ${maxLagSeconds} s behind the head: ${which}` };
 }
 
-/** /readyz: the stores answer, and the projections are within the lag bound. */
-export function readinessCheck(store: EventStore, readStore: Pick<ProjectionSink, 'checkpoints'>, maxLagSeconds: number): () => Promise<Readiness> {
+/**
+ * Redis away does not stop serving (limits and revocation checks degrade, see RateLimits and
+ * RedisRevocationStore), but /readyz says so, as it says when the stores are away.
+ */
+export function judgeRedis(status: string): Readiness {
+  return status === 'ready' ? { ready: true } : { ready: false, reason: `Redis unreachable (${status}): rate limits are per instance and token revocations are not checked` };
+}
+
+/** /readyz: Redis (when configured) and the stores answer, and the projections are within the lag bound. */
+export function readinessCheck(
+  store: EventStore,
+  readStore: Pick<ProjectionSink, 'checkpoints'>,
+  maxLagSeconds: number,
+  redis?: { readonly status: string },
+): () => Promise<Readiness> {
   return async () => {
+    const redisReadiness = redis ? judgeRedis(redis.status) : { ready: true as const };
+    if (!redisReadiness.ready) return redisReadiness;
     let lags: CheckpointLag[];
     try {
       lags = (await checkpointLags(store, await readStore.checkpoints())).lags;

@@ -16,13 +16,14 @@ const profileId = (dataDir: string) => createHash('sha256').update(dataDir).dige
 
 /**
  * The adapters the suites run against. `npm test` uses the embedded profile; the infrastructure
- * lane sets TEST_PROFILE=distributed (with MONGO_URL and KAFKA_BROKERS from test/infra/run.sh), and
- * every server then gets its own database and datacenter id, so suites running side by side never
- * share read models or topics.
+ * lane sets TEST_PROFILE=distributed (with MONGO_URL, KAFKA_BROKERS and REDIS_URL from
+ * test/infra/run.sh), and every server then gets its own database, datacenter id and Redis key
+ * prefix, so suites running side by side never share read models, topics, revocations or rate limits
+ * (servers meant to share them pass one REDIS_KEY_PREFIX).
  */
 export function profileEnv(id: string = randomUUID().slice(0, 8)): Record<string, string> {
   if (process.env.TEST_PROFILE !== 'distributed') return {};
-  const { MONGO_URL, KAFKA_BROKERS } = process.env;
+  const { MONGO_URL, KAFKA_BROKERS, REDIS_URL } = process.env;
   if (!MONGO_URL || !KAFKA_BROKERS) throw new Error('TEST_PROFILE=distributed needs MONGO_URL and KAFKA_BROKERS');
   return {
     READ_STORE: 'mongo',
@@ -30,6 +31,7 @@ export function profileEnv(id: string = randomUUID().slice(0, 8)): Record<string
     REPLICATION: 'kafka',
     KAFKA_BROKERS,
     DC_ID: `t${id}`,
+    ...(REDIS_URL ? { REDIS_URL, REDIS_KEY_PREFIX: `t${id}:` } : {}),
   };
 }
 
@@ -46,7 +48,7 @@ export const embeddedOnly = process.env.TEST_PROFILE === 'distributed' ? 'reads 
 export async function startTestServer(env: Record<string, string> = {}, options: TestServerOptions = {}): Promise<TestServer> {
   const tmp = options.dataDir ? null : tempDir();
   const dataDir = options.dataDir ?? tmp!.dir;
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...profileEnv(profileId(dataDir)), ...env });
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...profileEnv(profileId(env.DATA_DIR ?? dataDir)), ...env });
   const server = await startServer(config, options.logger ?? pino({ level: 'silent' }), options);
   return {
     ...server,
