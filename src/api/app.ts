@@ -51,7 +51,9 @@ export function createApp(deps: ApiDeps, options: AppOptions) {
   });
   app.get('/readyz', async (_req, res) => {
     const readiness = await options.readiness();
-    res.status(readiness.ready ? 200 : 503).json(readiness.ready ? { status: 'ready' } : { status: 'unavailable', reason: readiness.reason });
+    if (!readiness.ready) res.status(503).json({ status: 'unavailable', reason: readiness.reason });
+    else if (readiness.degraded) res.json({ status: 'degraded', degraded: readiness.degraded });
+    else res.json({ status: 'ready' });
   });
   app.get('/metrics', async (_req, res) => {
     res.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());

@@ -30,11 +30,11 @@ describe('judgeLags', () => {
 });
 
 describe('judgeRedis', () => {
-  it('is ready while the Redis connection is, and otherwise says what degrades', () => {
-    assert.deepEqual(judgeRedis('ready'), { ready: true });
-    assert.deepEqual(judgeRedis('reconnecting'), {
-      ready: false,
-      reason: 'Redis unreachable (reconnecting): rate limits are per instance and token revocations are not checked',
-    });
+  it('names nothing while the Redis connection is ready, and otherwise says what degrades', () => {
+    assert.equal(judgeRedis('ready'), null);
+    assert.equal(
+      judgeRedis('reconnecting'),
+      'Redis unreachable (reconnecting): rate limits are per instance and token revocations are not checked',
+    );
   });
 });

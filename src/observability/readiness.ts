@@ -2,7 +2,8 @@ import type { EventStore } from '../eventstore/port.js';
 import { checkpointLags, describeLagEvents, type CheckpointLag } from '../projections/lag.js';
 import type { ProjectionSink } from '../projections/ports.js';
 
-export type Readiness = { ready: true } | { ready: false; reason: string };
+/** Ready, possibly with degraded parts named (still served, so a load balancer keeps the instance), or not. */
+export type Readiness = { ready: true; degraded?: string[] } | { ready: false; reason: string };
 
 /** Ready while every projection is within the lag bound; other consumers do not hold up serving. */
 export function judgeLags(lags: CheckpointLag[], maxLagSeconds: number): Readiness {
@@ -14,10 +15,11 @@ export function judgeLags(lags: CheckpointLag[], maxLagSeconds: number): Readine
 
 /**
  * Redis away does not stop serving (limits and revocation checks degrade, see RateLimits and
- * RedisRevocationStore), but /readyz says so, as it says when the stores are away.
+ * RedisRevocationStore): /readyz names it as degraded but stays ready, since every instance shares
+ * the one Redis and a load balancer that dropped them all would stop the service it should keep.
  */
-export function judgeRedis(status: string): Readiness {
-  return status === 'ready' ? { ready: true } : { ready: false, reason: `Redis unreachable (${status}): rate limits are per instance and token revocations are not checked` };
+export function judgeRedis(status: string): string | null {
+  return status === 'ready' ? null : `Redis unreachable (${status}): rate limits are per instance and token revocations are not checked`;
 }
 
 /** /readyz: Redis (when configured) and the stores answer, and the projections are within the lag bound. */
@@ -28,14 +30,14 @@ export function readinessCheck(
   redis?: { readonly status: string },
 ): () => Promise<Readiness> {
   return async () => {
-    const redisReadiness = redis ? judgeRedis(redis.status) : { ready: true as const };
-    if (!redisReadiness.ready) return redisReadiness;
     let lags: CheckpointLag[];
     try {
       lags = (await checkpointLags(store, await readStore.checkpoints())).lags;
     } catch (error) {
       return { ready: false, reason: `stores unreachable: ${error instanceof Error ? error.message : String(error)}` };
     }
-    return judgeLags(lags, maxLagSeconds);
+    const readiness = judgeLags(lags, maxLagSeconds);
+    const degraded = redis ? judgeRedis(redis.status) : null;
+    return readiness.ready && degraded ? { ready: true, degraded: [degraded] } : readiness;
   };
 }
