@@ -54,6 +54,8 @@ export function startReplication(deps: ReplicationDeps): Replication {
     ready,
     async stop() {
       stopping.abort();
+      // A start still connecting would otherwise finish after the stop and keep its client open.
+      await ready.catch(() => undefined);
       await Promise.allSettled([publisher.stop(), analytics.stop()]);
     },
   };
