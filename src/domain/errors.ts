@@ -29,6 +29,9 @@ export class DomainError extends Error {
   }
 }
 
+/** A store or service out of reach: the one kind of failure worth retrying as it is. */
+export const isUnavailable = (error: unknown): boolean => error instanceof DomainError && error.code === 'unavailable';
+
 export const notFound = (what: string) => new DomainError('not_found', `${what} not found`);
 export const forbidden = (message: string) => new DomainError('forbidden', message);
 export const conflict = (message: string) => new DomainError('conflict', message);

@@ -19,13 +19,14 @@ import {
   type ReadPosition,
   type RecordedEvent as EsdbRecordedEvent,
 } from '@eventstore/db-client';
+import { isUnavailable } from '../domain/errors.js';
 import { parseStreamId } from '../domain/streams.js';
 import { retryPolicies, withRetry } from '../shared/retry.js';
 import { appendAt } from './appendAt.js';
 import { assertAppendable } from './appendInput.js';
 import { MAX_APPEND_BYTES } from './appendSize.js';
 import { readWithin, within } from './esdbDeadline.js';
-import { isUnavailable, mayHaveBeenWritten, translateError, unavailable } from './esdbErrors.js';
+import { mayHaveBeenWritten, translateError, unavailable } from './esdbErrors.js';
 import { fromEsdbPosition, toEsdbPosition } from './esdbPosition.js';
 import { classifyRecord, describeSkipped, toRecorded, type SkippedRecord } from './esdbRecords.js';
 import { subscribeToProductStreams } from './esdbSubscription.js';

@@ -60,8 +60,6 @@ export const unavailable = (message: string, cause?: unknown): DomainError => {
   return error;
 };
 
-export const isUnavailable = (error: unknown): boolean => error instanceof DomainError && error.code === 'unavailable';
-
 /**
  * The domain's view of a client error: a concurrency conflict becomes WrongExpectedRevision (with the
  * stream's revision, -1 when it does not exist); a server out of reach or restarting becomes `unavailable`

@@ -1,5 +1,5 @@
 import pRetry from 'p-retry';
-import { DomainError, WrongExpectedRevision } from '../domain/errors.js';
+import { isUnavailable, WrongExpectedRevision } from '../domain/errors.js';
 
 /**
  * How an operation is retried, in `p-retry`'s terms: the n-th retry waits `minTimeout × factor^(n-1)`,
@@ -18,7 +18,6 @@ export interface RetryPolicy {
 }
 
 const anyFailure = () => true;
-const isUnavailable = (error: unknown) => error instanceof DomainError && error.code === 'unavailable';
 const isWriteConflict = (error: unknown) => error instanceof WrongExpectedRevision;
 
 export const retryPolicies = {
