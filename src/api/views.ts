@@ -1,4 +1,4 @@
-import { isRecalled, readableEventData, unreadMessages, type ConversationState, type LastMessage } from '../domain/conversation.js';
+import { isRecalled, readableEventData, recalledPreview, unreadMessages, type ConversationState, type LastMessage } from '../domain/conversation.js';
 import type { ConversationEvent } from '../domain/events.js';
 import { conversationStream } from '../domain/streams.js';
 import type { EventStore } from '../eventstore/port.js';
@@ -34,7 +34,7 @@ export function conversationListItem({ conversation: c, membership: m }: Convers
 
 /** A former member's frozen preview was taken before later recalls; the current list of them decides. */
 const readablePreview = (preview: LastMessage, recalledSeqs: readonly number[]): LastMessage =>
-  isRecalled(recalledSeqs, preview.seq) ? { ...preview, text: null, recalled: true } : preview;
+  isRecalled(recalledSeqs, preview.seq) ? recalledPreview(preview) : preview;
 
 /** A conversation as seen by one user; a former member sees it as it was when they left. */
 export function conversationDetail(state: ConversationState, maxSeq: number) {
@@ -67,6 +67,7 @@ export function messageItem(m: MessageDoc) {
     kind: m.kind,
     text: m.text,
     media: m.media,
+    ...(m.location ? { location: m.location } : {}),
     sentAt: m.sentAt,
     editedAt: m.editedAt,
     recalled: m.recalled,

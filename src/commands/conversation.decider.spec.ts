@@ -406,6 +406,41 @@ describe('conversation decider: send', () => {
   });
 });
 
+describe('conversation decider: media and location messages', () => {
+  const photo = { hash: 'a'.repeat(64), mime: 'image/png', size: 1234, name: 'cat.png', width: 40, height: 30 };
+  const place = { lat: 52.52, lng: 13.405, name: 'Berlin' };
+  const base = { messageId: 'msg-bob-k1', senderId: 'bob', clientMsgId: 'k1' };
+
+  it('sends media with its caption, or without one', () => {
+    team.when({ ...send('bob', 'k1', 'look'), attachment: { media: photo } }).then([{ type: 'MessageSent', data: { ...base, kind: 'media', text: 'look', media: photo } }]);
+    team.when({ ...send('bob', 'k1'), text: null, attachment: { media: photo } }).then([{ type: 'MessageSent', data: { ...base, kind: 'media', text: null, media: photo } }]);
+  });
+
+  it('sends a location without text, and refuses one with text or a message with nothing', () => {
+    team
+      .when({ ...send('bob', 'k1'), text: null, attachment: { location: place } })
+      .then([{ type: 'MessageSent', data: { ...base, kind: 'location', text: null, media: null, location: place } }]);
+    team.when({ ...send('bob', 'k1', 'here'), attachment: { location: place } }).thenThrows('validation_failed');
+    team.when({ ...send('bob', 'k1'), text: null }).thenThrows('validation_failed');
+  });
+
+  it('refuses giving a location text by an edit', () => {
+    team
+      .when({ ...send('bob', 'k1'), text: null, attachment: { location: place } })
+      .then((events) => events.length === 1)
+      .when(edit('bob', 3, T0 + 4 * MINUTE))
+      .thenThrows('validation_failed');
+  });
+
+  it('previews media by its type and a location by its kind; a recall drops the type', () => {
+    const media = { ...sent('bob', 'k1'), data: { ...sent('bob', 'k1').data, kind: 'media' as const, text: null, media: photo } } as ConversationEvent;
+    const withPhoto = [groupOf('alice', 'bob'), media];
+    assert.deepEqual([given(withPhoto).state.lastMessage?.kind, given(withPhoto).state.lastMessage?.mime], ['media', 'image/png']);
+    const { state } = given([...withPhoto, recalled(1, 'bob', 'k1', 'bob')]);
+    assert.deepEqual([state.lastMessage?.kind, state.lastMessage?.mime, state.lastMessage?.recalled], ['media', undefined, true]);
+  });
+});
+
 describe('conversation decider: edit and recall', () => {
   const SENT_AT = T0 + HOUR;
   /** The team, then bob's message at seq 3 and carol's at seq 4, both sent at T0 + 1h. */

@@ -135,12 +135,14 @@ function update(state: ConversationState, c: Extract<ConversationCommand, { type
 function send(state: ConversationState, c: Extract<ConversationCommand, { type: 'sendMessage' }>): Events {
   requireMember(state, c.senderId);
   if (state.recentByClientKey.has(clientKey(c.senderId, c.clientMsgId))) return [];
-  return [
-    {
-      type: 'MessageSent',
-      data: { messageId: c.messageId, senderId: c.senderId, clientMsgId: c.clientMsgId, kind: 'text', text: c.text, media: null },
-    },
-  ];
+  const sent = { messageId: c.messageId, senderId: c.senderId, clientMsgId: c.clientMsgId };
+  if (!c.attachment) {
+    if (c.text === null) throw invalid('a message carries text, media or a location');
+    return [{ type: 'MessageSent', data: { ...sent, kind: 'text', text: c.text, media: null } }];
+  }
+  if ('media' in c.attachment) return [{ type: 'MessageSent', data: { ...sent, kind: 'media', text: c.text, media: c.attachment.media } }];
+  if (c.text !== null) throw invalid('a location carries no text');
+  return [{ type: 'MessageSent', data: { ...sent, kind: 'location', text: null, media: null, location: c.attachment.location } }];
 }
 
 function editOrRecall(
@@ -158,6 +160,7 @@ function editOrRecall(
   const mayRecall = message.senderId === c.actorId || (c.type === 'recallMessage' && isAdmin(state, c.actorId));
   if (!mayRecall) throw forbidden('only the sender changes a message');
   if (c.type === 'editMessage') {
+    if (message.kind === 'location') throw invalid('a location carries no text to edit');
     return [{ type: 'MessageEdited', data: { messageId: message.messageId, seq: c.seq, editorId: c.actorId, text: c.text } }];
   }
   return [{ type: 'MessageRecalled', data: { messageId: message.messageId, seq: c.seq, recalledBy: c.actorId } }];

@@ -1,4 +1,4 @@
-import type { ConversationCommand } from '../domain/commands.js';
+import type { Attachment, ConversationCommand } from '../domain/commands.js';
 import { clientKey, messagesUpTo, unreadMessages, type ConversationState } from '../domain/conversation.js';
 import { invalid, type DomainError } from '../domain/errors.js';
 import type { ConversationEvent, Role } from '../domain/events.js';
@@ -12,6 +12,11 @@ import type { UserCommands } from './userCommands.js';
 export interface ConversationCommandOptions {
   dcId: string;
   maxGroupSize: number;
+  /**
+   * The datacenter a user registered in. A direct conversation's home is the lower user id's, so it
+   * is the same whichever member opens it, in whichever DC. Alone, every home is `dcId`.
+   */
+  homeOfUser?: (userId: string) => Promise<string | null>;
 }
 
 export interface SendResult {
@@ -57,7 +62,7 @@ export class ConversationCommands {
           title: input.kind === 'group' ? input.title : null,
           creatorId: actorId,
           memberIds,
-          homeDc: this.options.dcId,
+          homeDc: input.kind === 'direct' ? await this.directHome(actorId, input.memberId) : this.options.dcId,
           maxGroupSize: this.options.maxGroupSize,
         },
         ctx,
@@ -70,6 +75,11 @@ export class ConversationCommands {
       }
       throw error;
     }
+  }
+
+  private async directHome(a: string, b: string): Promise<string> {
+    const [lower] = [a, b].sort();
+    return (await this.options.homeOfUser?.(lower!)) ?? this.options.dcId;
   }
 
   async addMember(actorId: string, conversationId: string, userId: string, ctx: CommandContext) {
@@ -97,13 +107,21 @@ export class ConversationCommands {
   /**
    * Idempotent by (sender, clientMsgId): a retry within the idempotency window returns the original
    * messageId and seq. The decider alone decides it, from the conversation's folded stream, so a
-   * retry is recognised however far behind the read models are.
+   * retry is recognised however far behind the read models are. A media attachment must already
+   * be checked as the sender's own upload: the command trusts it.
    */
-  async send(senderId: string, conversationId: string, clientMsgId: string, text: string, ctx: CommandContext): Promise<SendResult> {
+  async send(
+    senderId: string,
+    conversationId: string,
+    clientMsgId: string,
+    text: string | null,
+    ctx: CommandContext,
+    attachment?: Attachment,
+  ): Promise<SendResult> {
     const key = clientKey(senderId, clientMsgId);
     const outcome = await this.commands.execute(
       conversationId,
-      { type: 'sendMessage', senderId, messageId: newId(), clientMsgId, text },
+      { type: 'sendMessage', senderId, messageId: newId(), clientMsgId, text, ...(attachment ? { attachment } : {}) },
       ctx,
       (after, events) => {
         const sent = events[0];

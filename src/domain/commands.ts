@@ -1,4 +1,7 @@
-import type { ConversationKind, Role } from './events.js';
+import type { ConversationKind, Location, Media, Role } from './events.js';
+
+/** What a message carries besides text: one stored media file (already checked as the sender's) or a place. */
+export type Attachment = { media: Media } | { location: Location };
 
 /** Commands are imperative requests; deciders turn them into events or refuse them. */
 export type ConversationCommand =
@@ -22,7 +25,15 @@ export type ConversationCommand =
       avatar?: string | null;
       announcement?: string | null;
     }
-  | { type: 'sendMessage'; senderId: string; messageId: string; clientMsgId: string; text: string }
+  | {
+      type: 'sendMessage';
+      senderId: string;
+      messageId: string;
+      clientMsgId: string;
+      /** The message, or a media message's caption; null for a location or an uncaptioned media message. */
+      text: string | null;
+      attachment?: Attachment;
+    }
   | { type: 'editMessage'; actorId: string; seq: number; text: string; nowMs: number }
   | { type: 'recallMessage'; actorId: string; seq: number; nowMs: number }
   | { type: 'markDelivered'; userId: string; upToSeq: number }

@@ -1,4 +1,4 @@
-import type { ConversationEvent, ConversationKind, Role } from './events.js';
+import type { ConversationEvent, ConversationKind, MessageKind, Role } from './events.js';
 
 /**
  * Conversation state as folded from its stream. The command side decides from it, the
@@ -16,6 +16,7 @@ export interface RecentMessage {
   messageId: string;
   senderId: string;
   clientMsgId: string;
+  kind: MessageKind;
   sentAtMs: number;
   recalled: boolean;
 }
@@ -31,10 +32,18 @@ export interface LastMessage {
   seq: number;
   messageId: string;
   senderId: string;
-  kind: 'text' | 'media';
+  kind: MessageKind;
   text: string | null;
+  /** Media messages: the file's type, so a list can say "Photo" without loading the message. */
+  mime?: string;
   sentAt: string;
   recalled: boolean;
+}
+
+/** A recalled message's preview keeps its place and kind, nothing of its content. */
+export function recalledPreview(preview: LastMessage): LastMessage {
+  const { mime: _mime, ...rest } = preview;
+  return { ...rest, text: null, recalled: true };
 }
 
 /** Conversation list previews are this long at most. */
@@ -165,11 +174,12 @@ export function evolveConversation(
         senderId: d.senderId,
         kind: d.kind,
         text: d.text === null ? null : d.text.slice(0, PREVIEW_LENGTH),
+        ...(d.media ? { mime: d.media.mime } : {}),
         sentAt: at,
         recalled: false,
       };
       state.lastActivityAt = at;
-      state.recent.set(seq, { seq, messageId: d.messageId, senderId: d.senderId, clientMsgId: d.clientMsgId, sentAtMs, recalled: false });
+      state.recent.set(seq, { seq, messageId: d.messageId, senderId: d.senderId, clientMsgId: d.clientMsgId, kind: d.kind, sentAtMs, recalled: false });
       state.recentByClientKey.set(clientKey(d.senderId, d.clientMsgId), { seq, messageId: d.messageId, sentAtMs });
       pruneRecent(state, sentAtMs);
       // Sending implies having read everything up to one's own message.
@@ -189,9 +199,7 @@ export function evolveConversation(
       const m = state.recent.get(event.data.seq);
       if (m) m.recalled = true;
       insertSeq(state.recalledSeqs, event.data.seq);
-      if (state.lastMessage?.seq === event.data.seq) {
-        state.lastMessage = { ...state.lastMessage, text: null, recalled: true };
-      }
+      if (state.lastMessage?.seq === event.data.seq) state.lastMessage = recalledPreview(state.lastMessage);
       break;
     }
     case 'MessagesDelivered': {
@@ -269,10 +277,13 @@ export function unreadMessages(c: {
 /**
  * An event's data as clients may read it. The log keeps a recalled message, but nothing served
  * from it carries its content again: its MessageSent (and any MessageEdited of it) keeps its place
- * in the timeline with `text` and `media` emptied and `recalled: true`.
+ * in the timeline with `text`, `media` and `location` emptied and `recalled: true`.
  */
 export function readableEventData(type: string, data: unknown, seq: number, recalledSeqs: readonly number[]): unknown {
-  if (type === 'MessageSent' && isRecalled(recalledSeqs, seq)) return { ...(data as object), text: null, media: null, recalled: true };
+  if (type === 'MessageSent' && isRecalled(recalledSeqs, seq)) {
+    const redacted = { ...(data as object), text: null, media: null, recalled: true };
+    return 'location' in redacted ? { ...redacted, location: null } : redacted;
+  }
   if (type === 'MessageEdited' && isRecalled(recalledSeqs, (data as { seq: number }).seq)) return { ...(data as object), text: null, recalled: true };
   return data;
 }

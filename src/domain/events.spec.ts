@@ -16,6 +16,14 @@ describe('event schemas', () => {
     );
   });
 
+  it('reads a MessageSent written before media messages exactly as before, and one without kind or media as text', () => {
+    const text = { messageId: 'm1', senderId: 'u1', clientMsgId: 'k1', kind: 'text', text: 'hi', media: null };
+    assert.deepEqual(parseEvent('MessageSent', 1, text).data, text);
+    assert.deepEqual(parseEvent('MessageSent', 1, { messageId: 'm1', senderId: 'u1', clientMsgId: 'k1', text: 'hi' }).data, text);
+    const photo = { hash: 'h', mime: 'image/png', size: 3, name: null };
+    assert.deepEqual(parseEvent('MessageSent', 1, { ...text, kind: 'media', text: null, media: photo }).data, { ...text, kind: 'media', text: null, media: photo });
+  });
+
   it('refuses unknown event types and malformed data', () => {
     assert.throws(() => parseEvent('MessageTeleported', 1, {}), (e: unknown) => e instanceof DomainError && e.code === 'unknown_event_version');
     assert.throws(() => parseEvent('MessageRead', 1, { userId: 'u1', upToSeq: -1 }));

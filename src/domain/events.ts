@@ -17,12 +17,31 @@ export const conversationKind = z.enum(['direct', 'group']);
 export type ConversationKind = z.infer<typeof conversationKind>;
 const seq = z.number().int().nonnegative();
 
+/**
+ * A media message's reference to stored content: the SHA-256 of the bytes and what the upload
+ * learnt of them. Never the bytes themselves; dimensions only for images, and only in events
+ * written since uploads measure them.
+ */
 export const media = z.object({
   hash: z.string().min(1).max(256),
   mime: z.string().min(1).max(128),
   size: z.number().int().nonnegative(),
   name: z.string().max(256).nullable(),
+  width: z.number().int().positive().optional(),
+  height: z.number().int().positive().optional(),
+  durationMs: z.number().int().nonnegative().optional(),
 });
+export type Media = z.infer<typeof media>;
+
+export const location = z.object({
+  lat: z.number().min(-90).max(90),
+  lng: z.number().min(-180).max(180),
+  name: z.string().max(256).optional(),
+});
+export type Location = z.infer<typeof location>;
+
+export const messageKind = z.enum(['text', 'media', 'location']);
+export type MessageKind = z.infer<typeof messageKind>;
 
 const v1 = {
   ConversationCreated: z.object({
@@ -42,13 +61,16 @@ const v1 = {
     announcement: z.string().max(MAX_TEXT_LENGTH).nullable().optional(),
     updatedBy: id,
   }),
+  // Additive only: events written before media messages (text, no location) parse unchanged, and a
+  // text message is still written exactly as then. `text` is a media message's caption.
   MessageSent: z.object({
     messageId: id,
     senderId: id,
     clientMsgId: id,
-    kind: z.enum(['text', 'media']),
+    kind: messageKind.default('text'),
     text: z.string().max(MAX_TEXT_LENGTH).nullable(),
-    media: media.nullable(),
+    media: media.nullable().default(null),
+    location: location.optional(),
   }),
   MessageEdited: z.object({ messageId: id, seq, editorId: id, text: z.string().max(MAX_TEXT_LENGTH) }),
   MessageRecalled: z.object({ messageId: id, seq, recalledBy: id }),

@@ -1,4 +1,5 @@
 import type { LastMessage } from '../domain/conversation.js';
+import type { Location, Media, MessageKind } from '../domain/events.js';
 
 /**
  * Read-model documents and the writes projectors produce. Projectors emit store-neutral writes;
@@ -64,9 +65,11 @@ export interface MessageDoc {
   messageId: string;
   senderId: string;
   clientMsgId: string;
-  kind: 'text' | 'media';
+  kind: MessageKind;
   text: string | null;
-  media: { hash: string; mime: string; size: number; name: string | null } | null;
+  media: Media | null;
+  /** Location messages only; emptied (null) by a recall. */
+  location?: Location | null;
   sentAt: string;
   editedAt: string | null;
   recalled: boolean;

@@ -1,7 +1,7 @@
 import { eventAudience, messagesUpTo, type ConversationState } from '../domain/conversation.js';
 import { definedOnly } from '../domain/user.js';
-import type { ConversationEvent, DomainEvent, UserEvent } from '../domain/events.js';
-import type { UserConversationDoc, Write } from './model.js';
+import type { ConversationEvent, DomainEvent, MessageKind, UserEvent } from '../domain/events.js';
+import type { MessageDoc, UserConversationDoc, Write } from './model.js';
 
 /** What a projector sees of one stored event: the event, where it is, and the folded state after it. */
 export interface ProjectionInput {
@@ -162,6 +162,7 @@ export const messages: Projector = (input) => {
             kind: d.kind,
             text: d.text,
             media: d.media,
+            ...(d.location ? { location: d.location } : {}),
             sentAt: input.at,
             editedAt: null,
             recalled: false,
@@ -172,11 +173,19 @@ export const messages: Projector = (input) => {
     case 'MessageEdited':
       return [{ kind: 'upsert', collection: 'messages', key: { conversationId, seq: event.data.seq }, set: { text: event.data.text, editedAt: input.at } }];
     case 'MessageRecalled':
-      return [{ kind: 'upsert', collection: 'messages', key: { conversationId, seq: event.data.seq }, set: { text: null, media: null, recalled: true } }];
+      return [{ kind: 'upsert', collection: 'messages', key: { conversationId, seq: event.data.seq }, set: recalledMessage(state.recent.get(event.data.seq)?.kind) }];
     default:
       return [];
   }
 };
+
+/** A recall empties the message's content; only a location message has a location to empty. */
+const recalledMessage = (kind: MessageKind | undefined): Partial<MessageDoc> => ({
+  text: null,
+  media: null,
+  ...(kind === 'location' ? { location: null } : {}),
+  recalled: true,
+});
 
 /** Who gets a conversation event in their inbox. */
 export function inboxRecipients(event: ConversationEvent, state: ConversationState, pullThreshold: number): string[] {

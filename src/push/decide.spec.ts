@@ -54,8 +54,17 @@ describe('push decision', () => {
     const long = pushPayload(content({ message: { ...content().message, text: 'x'.repeat(500) } }), 'show');
     assert.equal(long.notification.body.length, 120);
     assert.ok(long.notification.body.endsWith('…'));
-    const media = pushPayload(content({ message: { ...content().message, kind: 'media', text: null } }), 'show');
-    assert.equal(media.notification.body, 'Sent an attachment');
+  });
+
+  it('names what a media or location message carries, with its caption', () => {
+    const file = (mime: string, text: string | null = null) => ({ ...content().message, kind: 'media' as const, text, media: { hash: 'h', mime, size: 1, name: null } });
+    const body = (message: PushContent['message']) => pushPayload(content({ message }), 'show').notification.body;
+    assert.deepEqual(
+      [file('image/jpeg'), file('image/png', 'the view'), file('video/mp4'), file('audio/ogg'), file('application/pdf')].map(body),
+      ['Photo', 'Photo: the view', 'Video', 'Voice message', 'File'],
+    );
+    const at = (name?: string) => ({ ...content().message, kind: 'location' as const, text: null, location: { lat: 1, lng: 2, ...(name ? { name } : {}) } });
+    assert.deepEqual([body(at()), body(at('Home'))], ['Location', 'Location: Home']);
   });
 
   it('is stale only past the maximum age', () => {

@@ -40,8 +40,7 @@ export interface PushPayload {
 
 export function pushPayload(content: PushContent, preview: PreviewMode): PushPayload {
   const { message } = content;
-  const text =
-    preview === 'hide' ? 'New message' : message.text === null ? 'Sent an attachment' : truncate(message.text, PREVIEW_LENGTH);
+  const text = preview === 'hide' ? 'New message' : truncate(messagePreview(message), PREVIEW_LENGTH);
   const group = content.conversationKind === 'group';
   return {
     notification: {
@@ -65,6 +64,17 @@ export function pushPayload(content: PushContent, preview: PreviewMode): PushPay
     },
   };
 }
+
+/** What a notification says of a message: its text, or what it carries ("Photo", "Location") and the caption. */
+export function messagePreview(message: EventData<'MessageSent'>): string {
+  if (message.kind === 'text') return message.text ?? '';
+  const label = message.kind === 'location' ? 'Location' : mediaLabel(message.media?.mime ?? '');
+  const detail = message.text ?? (message.kind === 'location' ? message.location?.name : undefined);
+  return detail ? `${label}: ${detail}` : label;
+}
+
+const mediaLabel = (mime: string) =>
+  mime.startsWith('image/') ? 'Photo' : mime.startsWith('video/') ? 'Video' : mime.startsWith('audio/') ? 'Voice message' : 'File';
 
 const truncate = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
 
