@@ -1,3 +1,4 @@
+import type { FencingToken } from '../lease/port.js';
 import type {
   ConversationDoc,
   ConversationListItem,
@@ -25,8 +26,10 @@ export interface ProjectionSink {
    * skipped (unless the batch is a replay), and a checkpoint never moves backwards, so a runner whose
    * in-memory checkpoints fell behind (another process swapped a rebuilt copy in) is harmless.
    * Feed consumers without documents (push) store their checkpoint with an empty write list.
+   * With a fence (a lease holder's token) the batch is refused with LeaseLost, and nothing written,
+   * unless the lease is still that holder's at that epoch.
    */
-  apply(batch: WriteBatch): Promise<void>;
+  apply(batch: WriteBatch, fence?: FencingToken): Promise<void>;
   checkpoints(): Promise<Record<string, number>>;
 }
 
@@ -55,6 +58,19 @@ export interface ConversationQueries {
   /** Ascending by seq; with only beforeSeq, the newest page before it. */
   listMessages(conversationId: string, range: MessageRange): Promise<MessageDoc[]>;
   getUsers(userIds: string[]): Promise<UserDoc[]>;
+}
+
+// Media
+
+/** A message that carries a media file: who may see it may download the file. */
+export interface MediaReference {
+  conversationId: string;
+  seq: number;
+}
+
+export interface MediaReferenceQueries {
+  /** Messages carrying the file with this hash (a recall takes its message out), at most `limit`. */
+  mediaReferences(hash: string, limit: number): Promise<MediaReference[]>;
 }
 
 // Inbox
@@ -121,6 +137,7 @@ export interface ReadStoreAdapter
     ConversationQueries,
     InboxQueries,
     ContactQueries,
+    MediaReferenceQueries,
     LastSeenStore,
     AnalyticsStore {
   /** Every document of every projection in a stable order, for comparing two stores. */

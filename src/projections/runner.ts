@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { EventStore, RecordedEvent, Subscription } from '../eventstore/port.js';
+import type { FencingToken } from '../lease/port.js';
 import { toFeedItem, type ConversationCache, type ConversationFeed, type FeedItem } from '../feed/index.js';
 import { messageFacts } from './analytics.js';
 import type { WriteBatch } from './model.js';
@@ -40,6 +42,11 @@ export interface CatchUpUntilOptions extends CatchUpOptions {
 }
 
 const PAGE = 1000;
+/**
+ * How often an instance that does not project (another holds the projections lease) reads the
+ * stored checkpoints while requests wait for the read models.
+ */
+const STANDBY_POLL_MS = 20;
 
 /** One event's writes, with the event for its analytics facts. */
 interface Projected {
@@ -72,6 +79,9 @@ export class ProjectionRunner {
   private checkpoints: Record<string, number> = {};
   private subscription: Subscription | null = null;
   private waiters: { position: number; resolve(): void }[] = [];
+  private polling = false;
+  /** The projections lease's token while this instance projects under it. */
+  private fence: FencingToken | undefined;
   private readonly names: ProjectionName[];
 
   constructor(private readonly deps: RunnerDeps) {
@@ -83,8 +93,10 @@ export class ProjectionRunner {
     return Math.min(...this.names.map((n) => this.checkpoints[n] ?? 0));
   }
 
-  async start(): Promise<void> {
+  /** Follows the feed; with a fence, every batch carries it (see ProjectionSink.apply). */
+  async start(fence?: FencingToken): Promise<void> {
     if (!this.deps.feed) throw new Error('a projection runner without a feed only catches up');
+    this.fence = fence;
     await this.loadCheckpoints();
     this.subscription = this.deps.feed.follow(
       { name: 'projections', take: (item) => this.project(item, false), handle: (works, position) => this.apply(works, position) },
@@ -132,7 +144,10 @@ export class ProjectionRunner {
     return reached;
   }
 
-  /** Resolves once every projection has applied `position`, or after the timeout (read-your-writes). */
+  /**
+   * Resolves once every projection has applied `position`, or after the timeout (read-your-writes).
+   * While this runner does not project, another instance does: the stored checkpoints tell.
+   */
   waitFor(position: number, timeoutMs = 5000): Promise<boolean> {
     if (this.position >= position) return Promise.resolve(true);
     return new Promise((resolve) => {
@@ -148,6 +163,7 @@ export class ProjectionRunner {
         },
       };
       this.waiters.push(waiter);
+      if (!this.subscription) void this.followStoredCheckpoints();
     });
   }
 
@@ -158,6 +174,32 @@ export class ProjectionRunner {
 
   private async loadCheckpoints(): Promise<void> {
     this.checkpoints = await this.deps.readStore.checkpoints();
+  }
+
+  /** Reads the stored checkpoints while requests wait and this runner does not project itself. */
+  private async followStoredCheckpoints(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      while (this.waiters.length > 0 && !this.subscription) {
+        const stored = await this.deps.readStore.checkpoints().catch(() => null);
+        // Started meanwhile: its own checkpoints are the newer ones.
+        if (stored && !this.subscription) {
+          this.checkpoints = stored;
+          this.resolveWaiters();
+        }
+        if (this.waiters.length > 0) await sleep(STANDBY_POLL_MS);
+      }
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private resolveWaiters(): void {
+    const reached = this.position;
+    const ready = this.waiters.filter((w) => w.position <= reached);
+    this.waiters = this.waiters.filter((w) => w.position > reached);
+    for (const w of ready) w.resolve();
   }
 
   /**
@@ -205,13 +247,10 @@ export class ProjectionRunner {
       const current = this.checkpoints[name] ?? 0;
       batch.checkpoints[name] = reapply ? replayedCheckpoint(current, replayJoined.has(name), last) : Math.max(current, last);
     }
-    await this.deps.readStore.apply(batch);
+    await this.deps.readStore.apply(batch, this.fence);
     // Facts are keyed by event id, so recording a batch again changes nothing.
     await this.deps.analytics?.recordMessageFacts(messageFacts(projected.map((p) => p.recorded)));
     Object.assign(this.checkpoints, batch.checkpoints);
-    const reached = this.position;
-    const ready = this.waiters.filter((w) => w.position <= reached);
-    this.waiters = this.waiters.filter((w) => w.position > reached);
-    for (const w of ready) w.resolve();
+    this.resolveWaiters();
   }
 }

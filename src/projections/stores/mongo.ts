@@ -10,20 +10,40 @@ import {
   type UserDoc,
   type WriteBatch,
 } from '../model.js';
+import { assertHoldsMongoLease, MongoLeaseStore, type FencingToken } from '../../lease/index.js';
 import { dayOf, hourOf, orderReport } from '../analytics.js';
-import type { AnalyticsQuery, AnalyticsReport, ListOptions, MessageFact, MessageRange, ReadStoreAdapter } from '../ports.js';
+import type { AnalyticsQuery, AnalyticsReport, ListOptions, MediaReference, MessageFact, MessageRange, ReadStoreAdapter } from '../ports.js';
 import { compareRanks, rankOf } from '../ranking.js';
 import { docId, foldDocument, inboxUsers, numberInboxEntries, upsertsByDocument, writesToApply, type DocumentWrites, type InboxCounter, type NumberedInboxEntry } from '../writeFold.js';
 
-const names: Record<Collection, string> = {
+export type CollectionKind = Collection | 'inbox' | 'inboxCounters' | 'checkpoints';
+
+/** The collection names of one copy of the read models: the live one, or a rebuild's shadow copy. */
+export type ReadModelCollections = Record<CollectionKind, string>;
+
+export const liveCollections: ReadModelCollections = {
   conversations: 'conversations',
   userConversations: 'user_conversations',
   messages: 'messages',
   users: 'users',
+  inbox: 'inbox',
+  inboxCounters: 'inbox_counters',
+  checkpoints: 'checkpoints',
 };
-const INBOX = 'inbox';
-const INBOX_COUNTERS = 'inbox_counters';
-const CHECKPOINTS = 'checkpoints';
+const documentCollections = ['conversations', 'userConversations', 'messages', 'users'] as const satisfies Collection[];
+
+export const collectionsWithSuffix = (suffix: string): ReadModelCollections =>
+  Object.fromEntries(Object.entries(liveCollections).map(([kind, name]) => [kind, name + suffix])) as ReadModelCollections;
+
+/** Which projection owns which collections, so a rebuild of one replaces only its own. */
+export const collectionsOfProjection: Record<string, CollectionKind[]> = {
+  conversations: ['conversations'],
+  userConversations: ['userConversations'],
+  messages: ['messages'],
+  users: ['users'],
+  inbox: ['inbox', 'inboxCounters'],
+};
+
 const ANALYTICS = 'analytics_messages';
 /** Not a projection: written by the gateway's presence tracker, so rebuilds leave it alone. */
 const LAST_SEEN = 'presence_last_seen';
@@ -41,15 +61,32 @@ type Stored = Document & { _id: string; _pos: number };
 export class MongoReadStore implements ReadStoreAdapter {
   private constructor(
     private readonly client: MongoClient,
-    private readonly db: Db,
+    /** The database; rebuilds rename collections in it. */
+    readonly db: Db,
+    /** Which copy of the read models this store reads and writes. */
+    private readonly names: ReadModelCollections,
+    /** A shadow copy shares the live store's client, which only the live store closes. */
+    private readonly ownsClient: boolean,
   ) {}
 
   static async connect(url: string, dbName?: string): Promise<MongoReadStore> {
     const client = new MongoClient(url, { serverSelectionTimeoutMS: 10_000, retryWrites: true });
     await client.connect();
-    const store = new MongoReadStore(client, client.db(dbName));
+    const store = new MongoReadStore(client, client.db(dbName), liveCollections, true);
     await store.createIndexes();
     return store;
+  }
+
+  /** Another copy of the read models in the same database (a rebuild's shadow copy), on this client. */
+  async copy(names: ReadModelCollections): Promise<MongoReadStore> {
+    const store = new MongoReadStore(this.client, this.db, names, false);
+    await store.createIndexes();
+    return store;
+  }
+
+  /** Leases next to the read models, which check the fencing tokens of their writers against them. */
+  leases(): MongoLeaseStore {
+    return new MongoLeaseStore(this.db);
   }
 
   private coll(name: string): MongoCollection<Stored> {
@@ -58,23 +95,25 @@ export class MongoReadStore implements ReadStoreAdapter {
 
   private async createIndexes(): Promise<void> {
     // Unique keys where a document is identified by user + conversation, conversation + seq, user + userSeq.
-    await this.coll(names.userConversations).createIndex({ userId: 1, conversationId: 1 }, { unique: true });
-    await this.coll(names.userConversations).createIndex({ conversationId: 1, userId: 1 });
-    await this.coll(names.messages).createIndex({ conversationId: 1, seq: 1 }, { unique: true });
-    await this.coll(INBOX).createIndex({ userId: 1, userSeq: 1 }, { unique: true });
-    await this.coll(INBOX).createIndex({ userId: 1, _pos: 1 }, { unique: true });
+    await this.coll(this.names.userConversations).createIndex({ userId: 1, conversationId: 1 }, { unique: true });
+    await this.coll(this.names.userConversations).createIndex({ conversationId: 1, userId: 1 });
+    await this.coll(this.names.messages).createIndex({ conversationId: 1, seq: 1 }, { unique: true });
+    await this.coll(this.names.messages).createIndex({ 'media.hash': 1 });
+    await this.coll(this.names.inbox).createIndex({ userId: 1, userSeq: 1 }, { unique: true });
+    await this.coll(this.names.inbox).createIndex({ userId: 1, _pos: 1 }, { unique: true });
     await this.coll(ANALYTICS).createIndex({ hour: 1 });
   }
 
   // Projections
 
-  async apply(batch: WriteBatch): Promise<void> {
+  async apply(batch: WriteBatch, fence?: FencingToken): Promise<void> {
+    if (fence) await assertHoldsMongoLease(this.db, fence);
     const writes = writesToApply(batch, batch.reapply ? {} : await this.checkpoints());
     await this.applyUpserts(writes);
     await this.applyInbox(writes);
     const checkpoints = Object.entries(batch.checkpoints);
     if (checkpoints.length === 0) return;
-    await this.coll(CHECKPOINTS).bulkWrite(
+    await this.coll(this.names.checkpoints).bulkWrite(
       checkpoints.map(([name, position]) => ({
         updateOne: { filter: { _id: name }, update: { $max: { position } }, upsert: true },
       })),
@@ -82,7 +121,7 @@ export class MongoReadStore implements ReadStoreAdapter {
   }
 
   async checkpoints(): Promise<Record<string, number>> {
-    const docs = await this.coll(CHECKPOINTS).find({}).toArray();
+    const docs = await this.coll(this.names.checkpoints).find({}).toArray();
     return Object.fromEntries(docs.map((d) => [d._id, d.position as number]));
   }
 
@@ -99,7 +138,7 @@ export class MongoReadStore implements ReadStoreAdapter {
       byCollection.set(doc.collection, docs);
     }
     for (const [collection, docs] of byCollection) {
-      const coll = this.coll(names[collection]);
+      const coll = this.coll(this.names[collection]);
       const stored = new Map(
         (await coll.find({ _id: { $in: docs.map((d) => d.id) } }, { projection: { _pos: 1 } }).toArray()).map((d) => [d._id, d._pos]),
       );
@@ -125,7 +164,7 @@ export class MongoReadStore implements ReadStoreAdapter {
   private async applyInbox(writes: WriteBatch['writes']): Promise<void> {
     const userIds = inboxUsers(writes);
     if (userIds.length === 0) return;
-    const counterDocs = await this.coll(INBOX_COUNTERS).find({ _id: { $in: userIds } }).toArray();
+    const counterDocs = await this.coll(this.names.inboxCounters).find({ _id: { $in: userIds } }).toArray();
     const existingCounters = new Set(counterDocs.map((c) => c._id));
     let stored = new Map<string, InboxCounter>(counterDocs.map((c) => [c._id, { userSeq: c.seq as number, position: c._pos }]));
     let pending = writes;
@@ -140,14 +179,14 @@ export class MongoReadStore implements ReadStoreAdapter {
       for (const [userId, newest] of stored) reached.set(userId, newest);
     }
     await writeOverOlder(
-      this.coll(INBOX_COUNTERS),
+      this.coll(this.names.inboxCounters),
       [...reached].map(([userId, c]) => ({ id: userId, position: c.position, set: { seq: c.userSeq }, onInsert: {}, exists: existingCounters.has(userId) })),
     );
   }
 
   /** Inserts the entries; answers the users for whom another writer took a userSeq or position first. */
   private async insertInboxEntries(entries: NumberedInboxEntry[]): Promise<Set<string>> {
-    const inbox = this.coll(INBOX);
+    const inbox = this.coll(this.names.inbox);
     const docs = entries.map(({ entry, position }) => ({ _id: JSON.stringify([entry.userId, entry.userSeq]), ...entry, _pos: position }));
     const rejected = (await duplicatesRejected(inbox.insertMany(docs, { ordered: false }))).map((i) => docs[i]!);
     if (rejected.length === 0) return new Set();
@@ -163,7 +202,7 @@ export class MongoReadStore implements ReadStoreAdapter {
    * counters may not have caught up with them yet.
    */
   private async newestInboxEntries(userIds: string[]): Promise<Map<string, InboxCounter>> {
-    const inbox = this.coll(INBOX);
+    const inbox = this.coll(this.names.inbox);
     const newest = async (userId: string, field: 'userSeq' | '_pos') =>
       (await inbox.find({ userId }, { projection: { [field]: 1 } }).sort({ [field]: -1 }).limit(1).next())?.[field] ?? 0;
     const tails = new Map<string, InboxCounter>();
@@ -174,11 +213,11 @@ export class MongoReadStore implements ReadStoreAdapter {
   // Conversations
 
   async getConversation(conversationId: string): Promise<ConversationDoc | null> {
-    return strip(await this.coll(names.conversations).findOne({ _id: docId('conversations', { conversationId }) }));
+    return strip(await this.coll(this.names.conversations).findOne({ _id: docId('conversations', { conversationId }) }));
   }
 
   async listMembers(conversationId: string): Promise<UserConversationDoc[]> {
-    const docs = await this.coll(names.userConversations).find({ conversationId, leftSeq: null }).sort({ userId: 1 }).toArray();
+    const docs = await this.coll(this.names.userConversations).find({ conversationId, leftSeq: null }).sort({ userId: 1 }).toArray();
     return docs.map((d) => strip<UserConversationDoc>(d)!);
   }
 
@@ -188,11 +227,11 @@ export class MongoReadStore implements ReadStoreAdapter {
    */
   async listConversations(userId: string, { limit, cursor, archived }: ListOptions): Promise<ConversationListItem[]> {
     const memberships = (
-      await this.coll(names.userConversations).find({ userId, ...(archived === undefined ? {} : { archived }) }).toArray()
+      await this.coll(this.names.userConversations).find({ userId, ...(archived === undefined ? {} : { archived }) }).toArray()
     ).map((d) => strip<UserConversationDoc>(d)!);
     if (memberships.length === 0) return [];
     const conversations = new Map(
-      (await this.coll(names.conversations).find({ _id: { $in: memberships.map((m) => docId('conversations', m)) } }).toArray()).map(
+      (await this.coll(this.names.conversations).find({ _id: { $in: memberships.map((m) => docId('conversations', m)) } }).toArray()).map(
         (d) => [d.conversationId as string, strip<ConversationDoc>(d)!],
       ),
     );
@@ -207,7 +246,7 @@ export class MongoReadStore implements ReadStoreAdapter {
   // Messages
 
   async listMessages(conversationId: string, { afterSeq, beforeSeq, maxSeq, limit }: MessageRange): Promise<MessageDoc[]> {
-    const messages = this.coll(names.messages);
+    const messages = this.coll(this.names.messages);
     if (afterSeq === undefined && beforeSeq !== undefined) {
       const docs = await messages.find({ conversationId, seq: { $lt: beforeSeq, $lte: maxSeq } }).sort({ seq: -1 }).limit(limit).toArray();
       return docs.map((d) => strip<MessageDoc>(d)!).reverse();
@@ -218,18 +257,23 @@ export class MongoReadStore implements ReadStoreAdapter {
     return docs.map((d) => strip<MessageDoc>(d)!);
   }
 
+  async mediaReferences(hash: string, limit: number): Promise<MediaReference[]> {
+    const docs = await this.coll(this.names.messages).find({ 'media.hash': hash }).project({ _id: 0, conversationId: 1, seq: 1 }).limit(limit).toArray();
+    return docs.map((d) => ({ conversationId: d.conversationId as string, seq: d.seq as number }));
+  }
+
   // Users
 
   async getUsers(userIds: string[]): Promise<UserDoc[]> {
     if (userIds.length === 0) return [];
-    const docs = await this.coll(names.users).find({ _id: { $in: userIds.map((userId) => docId('users', { userId })) } }).toArray();
+    const docs = await this.coll(this.names.users).find({ _id: { $in: userIds.map((userId) => docId('users', { userId })) } }).toArray();
     return docs.map((d) => strip<UserDoc>(d)!);
   }
 
   // Inbox
 
   async listInbox(userId: string, afterUserSeq: number, limit: number): Promise<InboxEntry[]> {
-    const docs = await this.coll(INBOX).find({ userId, userSeq: { $gt: afterUserSeq } }).sort({ userSeq: 1 }).limit(limit).toArray();
+    const docs = await this.coll(this.names.inbox).find({ userId, userSeq: { $gt: afterUserSeq } }).sort({ userSeq: 1 }).limit(limit).toArray();
     return docs.map((d) => {
       const { _id, _pos, ...entry } = d;
       return entry as unknown as InboxEntry;
@@ -239,7 +283,7 @@ export class MongoReadStore implements ReadStoreAdapter {
   // Contacts and last seen
 
   private async currentConversationIds(userId: string): Promise<string[]> {
-    const docs = await this.coll(names.userConversations).find({ userId, leftSeq: null }, { projection: { conversationId: 1 } }).toArray();
+    const docs = await this.coll(this.names.userConversations).find({ userId, leftSeq: null }, { projection: { conversationId: 1 } }).toArray();
     return docs.map((d) => d.conversationId as string);
   }
 
@@ -247,14 +291,14 @@ export class MongoReadStore implements ReadStoreAdapter {
     const mine = await this.currentConversationIds(userId);
     if (mine.length === 0) return [];
     const eligible = (
-      await this.coll(names.conversations)
+      await this.coll(this.names.conversations)
         .find({ _id: { $in: mine.map((conversationId) => docId('conversations', { conversationId })) } })
         .toArray()
     )
       .filter((c) => c.kind === 'direct' || (c.memberCount as number) <= maxGroupSize)
       .map((c) => c.conversationId as string);
     if (eligible.length === 0) return [];
-    const others = await this.coll(names.userConversations)
+    const others = await this.coll(this.names.userConversations)
       .find({ conversationId: { $in: eligible }, leftSeq: null }, { projection: { userId: 1 } })
       .toArray();
     return [...new Set(others.map((o) => o.userId as string).filter((id) => id !== userId))];
@@ -263,7 +307,7 @@ export class MongoReadStore implements ReadStoreAdapter {
   async sharesConversation(userId: string, otherId: string): Promise<boolean> {
     const mine = await this.currentConversationIds(userId);
     if (mine.length === 0) return false;
-    return (await this.coll(names.userConversations).findOne({ userId: otherId, conversationId: { $in: mine }, leftSeq: null })) !== null;
+    return (await this.coll(this.names.userConversations).findOne({ userId: otherId, conversationId: { $in: mine }, leftSeq: null })) !== null;
   }
 
   async saveLastSeen(times: Record<string, string>): Promise<void> {
@@ -321,16 +365,17 @@ export class MongoReadStore implements ReadStoreAdapter {
 
   async dump(): Promise<Record<string, unknown[]>> {
     const out: Record<string, unknown[]> = {};
-    for (const [collection, name] of Object.entries(names) as [Collection, string][]) {
+    for (const collection of documentCollections) {
+      const name = this.names[collection];
       const sort = Object.fromEntries(collectionKeys[collection].map((k) => [k, 1 as const]));
       out[collection] = (await this.coll(name).find({}).sort(sort).toArray()).map(({ _id, ...doc }) => doc);
     }
-    out.inbox = (await this.coll(INBOX).find({}).sort({ userId: 1, userSeq: 1 }).toArray()).map(({ _id, ...doc }) => doc);
+    out.inbox = (await this.coll(this.names.inbox).find({}).sort({ userId: 1, userSeq: 1 }).toArray()).map(({ _id, ...doc }) => doc);
     return out;
   }
 
   async close(): Promise<void> {
-    await this.client.close();
+    if (this.ownsClient) await this.client.close();
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from '../../db/sqlite.js';
+import { assertHoldsLease, ensureLeaseTable, type FencingToken } from '../../lease/index.js';
 import {
   collectionKeys,
   type Collection,
@@ -12,7 +13,7 @@ import {
   type WriteBatch,
 } from '../model.js';
 import { dayOf, hourOf, orderReport } from '../analytics.js';
-import type { AnalyticsQuery, AnalyticsReport, ListOptions, MessageFact, MessageRange, ReadStoreAdapter } from '../ports.js';
+import type { AnalyticsQuery, AnalyticsReport, ListOptions, MediaReference, MessageFact, MessageRange, ReadStoreAdapter } from '../ports.js';
 import { rankFields, type Rank } from '../ranking.js';
 import { foldDocument, inboxUsers, numberInboxEntries, upsertsByDocument, writesToApply, type InboxCounter } from '../writeFold.js';
 
@@ -55,6 +56,8 @@ export const tablesOfProjection: Record<string, TableKind[]> = {
 const secondaryIndexes: { kind: TableKind; name: string; on: string }[] = [
   { kind: 'userConversations', name: 'rm_user_conversations_by_conversation', on: '(conversation_id)' },
   { kind: 'users', name: 'rm_users_by_username', on: `(json_extract(doc, '$.username'))` },
+  // Partial: text messages, most of the history, stay out of it.
+  { kind: 'messages', name: 'rm_messages_by_media', on: `(json_extract(doc, '$.media.hash')) WHERE json_extract(doc, '$.media.hash') IS NOT NULL` },
 ];
 
 /** Indexes of queries this store no longer makes: dropped, so writes stop paying for them. */
@@ -106,7 +109,7 @@ export class SqliteReadStore implements ReadStoreAdapter {
   /** Inbox counters per user, valid only while no other connection has written (see apply). */
   private readonly inboxCounters = new Map<string, InboxCounter>();
   private dataVersion: number | null = null;
-  private readonly applyTx: (batch: WriteBatch) => void;
+  private readonly applyTx: (batch: WriteBatch, fence?: FencingToken) => void;
   private readonly q;
 
   constructor(
@@ -157,18 +160,20 @@ export class SqliteReadStore implements ReadStoreAdapter {
     const saveCheckpoint = db.prepare(
       `INSERT INTO ${t.checkpoints} (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = MAX(position, excluded.position)`,
     );
-    const tx = db.transaction((batch: WriteBatch) => {
+    ensureLeaseTable(db);
+    const tx = db.transaction((batch: WriteBatch, fence?: FencingToken) => {
+      if (fence) assertHoldsLease(db, fence);
       this.forgetInboxCountersIfOthersWrote();
       const writes = writesToApply(batch, this.storedCheckpoints());
       this.applyUpserts(writes);
       this.applyInbox(writes);
       for (const [name, position] of Object.entries(batch.checkpoints)) saveCheckpoint.run(name, position);
     });
-    this.applyTx = (batch) => {
+    this.applyTx = (batch, fence) => {
       try {
-        // IMMEDIATE: the checkpoints read above must still hold when the writes land, even with
-        // another process (the operator CLI) writing to the same file.
-        tx.immediate(batch);
+        // IMMEDIATE: the checkpoints and the lease read above must still hold when the writes land,
+        // even with another process (the operator CLI, another instance) writing to the same file.
+        tx.immediate(batch, fence);
       } catch (error) {
         // The cached inbox counters may have moved inside the rolled-back transaction.
         this.inboxCounters.clear();
@@ -194,6 +199,9 @@ export class SqliteReadStore implements ReadStoreAdapter {
       listArchivedCursor: db.prepare<[Params], { uc: string; c: string }>(listSql(true, true)),
       messagesForward: db.prepare(
         `SELECT doc FROM ${t.messages} WHERE conversation_id = ? AND seq > ? AND seq < ? AND seq <= ? ORDER BY seq LIMIT ?`,
+      ),
+      mediaReferences: db.prepare<[string, number], MediaReference>(
+        `SELECT conversation_id AS conversationId, seq FROM ${t.messages} WHERE json_extract(doc, '$.media.hash') = ? LIMIT ?`,
       ),
       messagesBackward: db.prepare(
         `SELECT doc FROM ${t.messages} WHERE conversation_id = ? AND seq < ? AND seq <= ? ORDER BY seq DESC LIMIT ?`,
@@ -222,8 +230,8 @@ export class SqliteReadStore implements ReadStoreAdapter {
 
   // Projections
 
-  async apply(batch: WriteBatch): Promise<void> {
-    this.applyTx(batch);
+  async apply(batch: WriteBatch, fence?: FencingToken): Promise<void> {
+    this.applyTx(batch, fence);
   }
 
   async checkpoints(): Promise<Record<string, number>> {
@@ -310,6 +318,10 @@ export class SqliteReadStore implements ReadStoreAdapter {
     return parseDocs(
       this.q.messagesForward.all(conversationId, afterSeq ?? -1, beforeSeq ?? Number.MAX_SAFE_INTEGER, maxSeq, limit),
     );
+  }
+
+  async mediaReferences(hash: string, limit: number): Promise<MediaReference[]> {
+    return this.q.mediaReferences.all(hash, limit);
   }
 
   // Users
