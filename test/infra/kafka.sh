@@ -3,6 +3,7 @@
 #
 #   test/infra/kafka.sh start   # fetch jars if needed, format, start, wait until ready
 #   test/infra/kafka.sh stop    # SIGTERM (then SIGKILL), delete the data dir
+#   test/infra/kafka.sh restart # SIGTERM (then SIGKILL), start again on the same data, wait until ready
 #   test/infra/kafka.sh fetch   # only resolve the jars into the cache
 #
 # Env: KAFKA_PORT (19092), KAFKA_CONTROLLER_PORT (KAFKA_PORT+1),
@@ -131,7 +132,7 @@ java_cmd() {
 }
 
 start() {
-  local t0 pid datadir cluster_id deadline
+  local t0 datadir cluster_id
   fetch_libs
   command -v java >/dev/null 2>&1 || infra_die "java not found on PATH"
 
@@ -151,13 +152,22 @@ start() {
     infra_die "formatting the KRaft storage failed"
   fi
 
+  launch "$t0"
+}
+
+# Runs the broker on the config and data in $RUNDIR and waits until it serves; $1: start time for
+# the log line. Only log lines written after the launch count, so a restart waits for its own start.
+launch() {
+  local t0=$1 pid deadline from
+  from=$(($(wc -l <"$LOGFILE") + 1))
+  java_cmd
   cd "$RUNDIR"
   pid=$(infra_spawn "$LOGFILE" "${JAVA[@]}" kafka.Kafka "$RUNDIR/server.properties")
   echo "$pid" >"$RUNDIR/pid"
   infra_log "starting Kafka $(kafka_version) (pid $pid) on 127.0.0.1:$KAFKA_PORT, controller :$KAFKA_CONTROLLER_PORT"
 
   deadline=$(($(infra_now_ms) + KAFKA_START_TIMEOUT * 1000))
-  until grep -q 'Kafka Server started' "$LOGFILE" && infra_port_open "$KAFKA_PORT"; do
+  until tail -n +"$from" "$LOGFILE" | grep -q 'Kafka Server started' && infra_port_open "$KAFKA_PORT"; do
     if ! infra_pid_matches "$pid" "$RUNDIR"; then
       infra_tail_log "$LOGFILE"
       rm -rf "$RUNDIR"
@@ -174,6 +184,17 @@ start() {
   infra_log "Kafka ready on 127.0.0.1:$KAFKA_PORT in $(infra_since "$t0")"
 }
 
+# The "broker restarted" fault: a clean shutdown, then the same node on the same log dirs, so
+# clients see it go away and come back with every committed message.
+restart() {
+  local t0
+  t0=$(infra_now_ms)
+  [[ -f "$RUNDIR/pid" ]] || infra_die "no Kafka on port $KAFKA_PORT to restart"
+  infra_may_stop "$RUNDIR" || infra_die "Kafka on port $KAFKA_PORT was not started by this run"
+  infra_kill_gracefully "$(cat "$RUNDIR/pid")" "$RUNDIR" "$KAFKA_STOP_GRACE"
+  launch "$t0"
+}
+
 stop() {
   infra_stop_owned Kafka "$RUNDIR" "$RUNDIR" "$KAFKA_STOP_GRACE" "$KAFKA_PORT"
 }
@@ -181,9 +202,10 @@ stop() {
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
+  restart) restart ;;
   fetch) fetch_libs ;;
   *)
-    echo "usage: $0 start|stop|fetch" >&2
+    echo "usage: $0 start|stop|restart|fetch" >&2
     exit 2
     ;;
 esac
