@@ -58,23 +58,43 @@ export async function checkTimelines(
         }
         expected = e.seq + 1;
         if (e.type !== 'MessageSent') continue;
-        const key = `${conversationId}/${e.data.senderId}/${e.data.clientMsgId}`;
-        if (stored.has(key)) {
-          report.duplicated++;
-          report.problems.push(`${key} stored twice: seq ${stored.get(key)!.seq} and ${e.seq}`);
-        } else stored.set(key, { seq: e.seq, messageId: e.data.messageId! });
+        recordStored(stored, report, conversationId, e.seq, e.data as StoredMessage);
       }
       if (items.length < 1000) break;
     }
   }
+  countLost(stored, acked, report);
+  return report;
+}
+
+export interface StoredMessage {
+  messageId: string;
+  senderId: string;
+  clientMsgId: string;
+}
+
+type Stored = Map<string, { seq: number; messageId: string }>;
+const sendKey = (conversationId: string, senderId: string, clientMsgId: string) => `${conversationId}/${senderId}/${clientMsgId}`;
+
+/** Notes where a message is stored; a second copy of one (sender, clientMsgId) counts as duplicated. */
+export function recordStored(stored: Stored, report: TimelineReport, conversationId: string, seq: number, message: StoredMessage): void {
+  const key = sendKey(conversationId, message.senderId, message.clientMsgId);
+  const earlier = stored.get(key);
+  if (earlier) {
+    report.duplicated++;
+    report.problems.push(`${key} stored twice: seq ${earlier.seq} and ${seq}`);
+  } else stored.set(key, { seq, messageId: message.messageId });
+}
+
+/** Counts as lost every acked message that is not stored at its acked seq with its acked messageId. */
+export function countLost(stored: Stored, acked: Iterable<Omit<AckedMessage, 'text'>>, report: TimelineReport): void {
   for (const a of acked) {
-    const found = stored.get(`${a.conversationId}/${a.senderId}/${a.clientMsgId}`);
+    const found = stored.get(sendKey(a.conversationId, a.senderId, a.clientMsgId));
     if (!found || found.seq !== a.seq || found.messageId !== a.messageId) {
       report.lost++;
       report.problems.push(`acked ${a.clientMsgId} at seq ${a.seq} (${a.messageId}) is ${found ? `at seq ${found.seq} (${found.messageId})` : 'missing'}`);
     }
   }
-  return report;
 }
 
 /** Waits until every projection checkpoint of the running server reaches the event store's head. */
