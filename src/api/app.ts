@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
@@ -24,11 +25,16 @@ export interface AppOptions {
   readiness(): Promise<Readiness>;
 }
 
-/** The express application: JSON in and out, request ids, one error mapping. */
+/** The web client's build (web/build.ts), the same folder whether this runs from src/ or from dist/. */
+const WEB_CLIENT_DIR = fileURLToPath(new URL('../../dist/web', import.meta.url));
+
+/** The express application: JSON in and out, request ids, one error mapping; the web client at `/`. */
 export function createApp(deps: ApiDeps, options: AppOptions) {
   const app = express();
   app.disable('x-powered-by');
-  app.use(helmet());
+  // The server speaks plain HTTP (TLS ends at a proxy in front of it), and a page that upgraded its
+  // requests to HTTPS could not reach it when opened at http://<host>:8080 from another machine.
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   app.set('query parser', 'simple');
   app.use(httpMetrics(options.metrics.httpDuration));
   app.use(
@@ -64,6 +70,7 @@ export function createApp(deps: ApiDeps, options: AppOptions) {
   const router = express.Router();
   mount(router, all, { tokens: deps.tokens, adminToken: options.adminToken, limits: options.limits, waitForProjections: options.waitForProjections });
   app.use(router);
+  app.use(express.static(WEB_CLIENT_DIR, { index: 'index.html' }));
 
   app.use((req: Request, res: Response) => {
     res.status(404).json({ error: { code: 'not_found', message: `no route ${req.method} ${req.path}` } });

@@ -78,8 +78,13 @@ export class ChatConnection {
   private readonly timelines: Timelines;
   private afterUserSeq: number | undefined;
   private readonly outbox = new Map<string, PendingSend>();
-  /** Marker moves not yet acked, kept at their highest: one frame per conversation after a reconnect. */
-  private readonly markers = new Map<string, { kind: Marker; conversationId: string; upToSeq: number }>();
+  /**
+   * The highest marker asked for per conversation and kind. One not yet acked goes out again after
+   * a reconnect; one at or below it is never sent, as it would move nothing.
+   */
+  private readonly markers = new Map<string, { kind: Marker; conversationId: string; upToSeq: number; acked: boolean }>();
+  /** The ref of each marker frame in flight, and its marker's key. */
+  private readonly markerRefs = new Map<string, string>();
   private readonly fillingGaps = new Set<string>();
   private socket: WebSocketLike | null = null;
   private attempt = 0;
@@ -177,7 +182,8 @@ export class ChatConnection {
       this.timelines.dropHeld();
       this.sendSync();
       for (const clientMsgId of this.outbox.keys()) this.transmitSend(clientMsgId);
-      for (const key of this.markers.keys()) this.transmitMarker(key);
+      this.markerRefs.clear();
+      for (const [key, marker] of this.markers) if (!marker.acked) this.transmitMarker(key);
     };
     socket.onmessage = (message: { data: unknown }) => {
       this.lastFrameAt = Date.now();
@@ -293,9 +299,10 @@ export class ChatConnection {
       pending.resolve({ messageId: frame.messageId as string, seq: frame.seq as number });
       return;
     }
-    const marker = this.markers.get(frame.ref);
+    const marker = this.markers.get(this.markerRefs.get(frame.ref) ?? '');
+    this.markerRefs.delete(frame.ref);
     const reached = (frame.readSeq ?? frame.deliveredSeq) as number | undefined;
-    if (marker && reached !== undefined && reached >= marker.upToSeq) this.markers.delete(frame.ref);
+    if (marker && reached !== undefined && reached >= marker.upToSeq) marker.acked = true;
   }
 
   private refused(error: { ref?: string; code: string; message: string; retryAfterSeconds?: number }): void {
@@ -307,8 +314,10 @@ export class ChatConnection {
     } else if (pending) {
       this.outbox.delete(error.ref!);
       pending.reject(new ApiError(0, error.code, error.message));
-    } else if (error.ref && this.markers.has(error.ref)) {
-      this.markers.delete(error.ref);
+    } else if (error.ref && this.markerRefs.has(error.ref)) {
+      // Refused for good (no longer a member, say): sending it again would be refused again.
+      this.markers.get(this.markerRefs.get(error.ref)!)!.acked = true;
+      this.markerRefs.delete(error.ref);
     } else {
       this.listeners.emit('error', { code: error.code, message: error.message });
     }
@@ -320,17 +329,19 @@ export class ChatConnection {
   }
 
   private moveMarker(kind: Marker, conversationId: string, upToSeq: number): void {
-    // The key doubles as the frame's ref, so an ack finds its marker.
     const key = `${kind}:${conversationId}`;
     const current = this.markers.get(key);
     if (current && current.upToSeq >= upToSeq) return;
-    this.markers.set(key, { kind, conversationId, upToSeq });
+    this.markers.set(key, { kind, conversationId, upToSeq, acked: false });
     this.transmitMarker(key);
   }
 
   private transmitMarker(key: string): void {
     const marker = this.markers.get(key);
-    if (marker) this.transmit({ type: marker.kind, ref: key, conversationId: marker.conversationId, upToSeq: marker.upToSeq });
+    if (!marker) return;
+    const ref = `m${++this.refs}`;
+    this.markerRefs.set(ref, key);
+    this.transmit({ type: marker.kind, ref, conversationId: marker.conversationId, upToSeq: marker.upToSeq });
   }
 
   /** Frames written while offline are not queued here: the outbox and markers are sent again on open. */
