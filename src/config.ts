@@ -20,6 +20,21 @@ export const configSchema = z.object({
     .optional(),
   /** Prepended to every Redis key, so deployments (or test servers) sharing one Redis keep apart. */
   REDIS_KEY_PREFIX: z.string().regex(/^[\w.:-]{0,64}$/, 'letters, digits, _ . : - (at most 64)').default('chat:'),
+  /** Where media files live: `fs`, a folder under DATA_DIR; `s3`, an S3-compatible bucket. */
+  MEDIA_STORE: z.enum(['fs', 's3']).default('fs'),
+  /** Uploads over this size are refused (413) while they stream in. */
+  MEDIA_MAX_BYTES: int(1024, 16 * 1024 ** 3).default(100 * 1024 * 1024),
+  /** How long a presigned download URL (MEDIA_STORE=s3) stays valid. */
+  MEDIA_URL_TTL_SECONDS: int(10, 7 * 24 * 3600).default(300),
+  MEDIA_S3_BUCKET: z.string().min(3).max(63).optional(),
+  /** An S3-compatible server (SeaweedFS, Ceph...), addressed path-style; unset: AWS itself. */
+  MEDIA_S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  /** The same store as clients reach it, for presigned URLs; unset: MEDIA_S3_ENDPOINT. */
+  MEDIA_S3_PUBLIC_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  MEDIA_S3_REGION: z.string().min(1).default('us-east-1'),
+  /** Unset: the AWS SDK's own credential chain (instance role, AWS_* variables). */
+  MEDIA_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  MEDIA_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   /** Token signing key; without it one is generated once and kept in DATA_DIR. */
   AUTH_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   /** Bearer token for /v1/admin routes; without it they answer 403. */
@@ -96,7 +111,7 @@ export type Config = z.infer<typeof configSchema>;
 export class ConfigError extends Error {}
 
 /** Variables whose values must not reach logs, even in an error line (a Redis URL may carry its password). */
-const SECRETS = new Set(['AUTH_SECRET', 'FCM_SERVICE_ACCOUNT', 'REDIS_URL']);
+const SECRETS = new Set(['AUTH_SECRET', 'FCM_SERVICE_ACCOUNT', 'REDIS_URL', 'MEDIA_S3_SECRET_ACCESS_KEY']);
 
 /** Parses the environment; a bad value throws one line naming the variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -114,6 +129,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     [config.EVENT_STORE === 'esdb', 'ESDB_URL', 'EVENT_STORE=esdb'],
     [config.READ_STORE === 'mongo', 'MONGO_URL', 'READ_STORE=mongo'],
     [config.REPLICATION === 'kafka', 'KAFKA_BROKERS', 'REPLICATION=kafka'],
+    [config.MEDIA_STORE === 's3', 'MEDIA_S3_BUCKET', 'MEDIA_STORE=s3'],
   ];
   for (const [selected, variable, because] of needs) {
     if (selected && !config[variable]) throw new ConfigError(`invalid configuration: ${variable} is required with ${because}`);

@@ -27,6 +27,7 @@ import { closeRedis, connectRedis } from './shared/redis.js';
 import { retryPolicies, withRetry } from './shared/retry.js';
 import { FcmSender, PushWorker, fcmOptionsFromConfig, type FcmOptions } from './push/index.js';
 import { openStores } from './stores.js';
+import { MediaLibrary, conversationVisibility, openBlobStore } from './media/index.js';
 
 export const VERSION = '0.1.0';
 const SHUTDOWN_PROJECTION_WAIT_MS = 5000;
@@ -123,6 +124,14 @@ export async function startServer(
     redis,
   );
   const waitForProjections = (position: number) => projections.waitFor(position);
+  const mediaStore = await openBlobStore(config);
+  const media = new MediaLibrary({
+    blobs: mediaStore.blobs,
+    references: readStore,
+    visibility: conversationVisibility(service.conversations),
+    caughtUp: async () => waitForProjections(await store.headPosition()),
+    options: { maxBytes: config.MEDIA_MAX_BYTES, spoolDir: mediaStore.spoolDir, urlTtlSeconds: config.MEDIA_URL_TTL_SECONDS },
+  });
   const lags = async () => (await checkpointLags(store, await readStore.checkpoints())).lags;
   observeProjectionLag(metrics, lags);
   const presence = new PresenceTracker({
@@ -131,7 +140,7 @@ export async function startServer(
     onError: (err) => logger.error({ err }, 'presence failed'),
   });
   const app = createApp(
-    { service, store, readStore, tokens, presence },
+    { service, store, readStore, tokens, presence, media },
     {
       limits,
       waitForProjections,
@@ -147,6 +156,7 @@ export async function startServer(
   const gateway = new Gateway({
     store,
     service,
+    media,
     readStore,
     tokens,
     feed,
@@ -192,6 +202,7 @@ export async function startServer(
       await feed.stop();
       await store.close();
       await readStore.close();
+      mediaStore.close();
       closeStores();
     })());
   return { port, http, store, readStore, projections, gateway, replication, metrics, presence, push, close };

@@ -48,7 +48,6 @@ export function createApp(deps: ApiDeps, options: AppOptions) {
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'debug'),
     }),
   );
-  app.use(express.json({ limit: options.bodyLimitBytes, type: () => true }));
 
   const all = routes(deps);
   const document = openApiDocument(all, options.version);
@@ -68,7 +67,13 @@ export function createApp(deps: ApiDeps, options: AppOptions) {
     res.json(document);
   });
   const router = express.Router();
-  mount(router, all, { tokens: deps.tokens, adminToken: options.adminToken, limits: options.limits, waitForProjections: options.waitForProjections });
+  mount(router, all, {
+    tokens: deps.tokens,
+    adminToken: options.adminToken,
+    limits: options.limits,
+    waitForProjections: options.waitForProjections,
+    bodyLimitBytes: options.bodyLimitBytes,
+  });
   app.use(router);
   app.use(express.static(WEB_CLIENT_DIR, { index: 'index.html' }));
 
@@ -79,6 +84,9 @@ export function createApp(deps: ApiDeps, options: AppOptions) {
     const described = describeError(error);
     if (described.status >= 500) req.log.error({ err: error }, 'request failed');
     if (described.retryAfterSeconds) res.setHeader('retry-after', String(described.retryAfterSeconds));
+    // A refused request whose body is still coming (a 401 or a 413 upload) is not read to its end:
+    // the connection closes after the answer.
+    if (!req.complete) res.setHeader('connection', 'close');
     const { status, ...body } = described;
     res.status(status).json({ error: body });
   });

@@ -13,6 +13,7 @@ const statusOf: Record<DomainErrorCode, number> = {
   wrong_expected_revision: 409,
   username_taken: 409,
   too_large: 413,
+  unsupported_media_type: 415,
   rate_limited: 429,
   unknown_event_version: 500,
   unavailable: 503,

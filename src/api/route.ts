@@ -1,5 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Request, Response, Router } from 'express';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import express, { type Request, type Response, type Router } from 'express';
 import type { z } from 'zod';
 import { DomainError } from '../domain/errors.js';
 import type { CommandContext } from '../commands/commandHandler.js';
@@ -13,6 +16,10 @@ export interface RouteInput<P, Q, B> {
   params: P;
   query: Q;
   body: B;
+  /** Routes with `streamBody`: the request body, unread. */
+  stream: Readable;
+  /** For answers that depend on them (conditional and range requests). */
+  headers: IncomingHttpHeaders;
   ctx: CommandContext;
 }
 
@@ -21,6 +28,9 @@ export interface RouteResult {
   body?: unknown;
   /** Global position of the command's append (0 or absent: nothing appended); see `readYourWrites`. */
   position?: number;
+  headers?: Record<string, string>;
+  /** Sent as the body as it is (a file), instead of `body` as JSON. */
+  stream?: Readable;
 }
 
 export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
@@ -32,7 +42,10 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
   auth?: boolean | 'admin';
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
+  /** A JSON body, read only once the caller is authenticated, and only for routes that declare one. */
   body?: z.ZodType<B>;
+  /** The handler streams the raw body itself (uploads): nothing reads it before. */
+  streamBody?: true;
   /** Status of a successful answer, for the OpenAPI document. */
   status: number;
   /** Charged once the caller is authenticated, before the input is validated. */
@@ -57,6 +70,8 @@ export interface RouteRunner {
   limits: RateLimits;
   /** Resolves once the read models include `position`. */
   waitForProjections(position: number): Promise<unknown>;
+  /** JSON bodies over this size are refused with 413. */
+  bodyLimitBytes: number;
 }
 
 /**
@@ -64,26 +79,46 @@ export interface RouteRunner {
  * its rate limit, validated, handled, and answered once the read models caught up if it asked so.
  */
 export function mount(router: Router, routes: RouteSpec[], runner: RouteRunner): void {
+  const readJson = jsonReader(runner.bodyLimitBytes);
   for (const spec of routes) {
     router[spec.method](spec.path, async (req: Request, res: Response) => {
       const principal = await authenticateFor(spec, req, runner);
+      // Read after authentication: a caller without a good token never gets a body parsed.
+      const body = spec.body ? await readJson(req, res) : undefined;
       if (spec.rateLimit) {
-        await chargeRateLimit(runner.limits, spec.rateLimit, { userId: principal.userId, ip: clientIp(req), body: req.body });
+        await chargeRateLimit(runner.limits, spec.rateLimit, { userId: principal.userId, ip: clientIp(req), body });
       }
       const input: RouteInput<unknown, unknown, unknown> = {
         principal,
         params: spec.params ? spec.params.parse(req.params) : req.params,
         query: spec.query ? spec.query.parse(req.query) : {},
-        body: spec.body ? spec.body.parse(req.body ?? {}) : undefined,
+        body: spec.body ? spec.body.parse(body ?? {}) : undefined,
+        stream: req,
+        headers: req.headers,
         ctx: { correlationId: String(req.id) },
       };
       const result = await spec.handler(input);
       if (spec.readYourWrites && result.position) await runner.waitForProjections(result.position);
-      res.status(result.status ?? spec.status);
-      if (result.body === undefined) res.end();
-      else res.json(result.body);
+      await answer(res, result, spec.status);
     });
   }
+}
+
+/** express's JSON parser, run by a route that takes JSON once it has authenticated the caller. */
+function jsonReader(limit: number) {
+  const parse = express.json({ limit, type: () => true });
+  return (req: Request, res: Response) =>
+    new Promise<unknown>((resolve, reject) => parse(req, res, (error?: unknown) => (error ? reject(error) : resolve(req.body))));
+}
+
+async function answer(res: Response, result: RouteResult, defaultStatus: number): Promise<void> {
+  res.status(result.status ?? defaultStatus);
+  if (result.headers) res.set(result.headers);
+  if (result.stream) {
+    // A client that goes away mid-file only ends its own download.
+    await pipeline(result.stream, res).catch(() => res.destroy());
+  } else if (result.body === undefined) res.end();
+  else res.json(result.body);
 }
 
 function authenticateFor(spec: RouteSpec, req: Request, runner: RouteRunner): Promise<Principal> | Principal {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { MAX_TEXT_LENGTH, MAX_TITLE_LENGTH, role } from '../domain/events.js';
+import { MAX_TEXT_LENGTH, MAX_TITLE_LENGTH, location, role } from '../domain/events.js';
+import { mediaHash } from '../media/keys.js';
 
 /** Request schemas: every body, query and path parameter from outside is parsed by one of these. */
 
@@ -47,8 +48,30 @@ export const settingsBody = z
   .strictObject({ muted: z.boolean().optional(), pinned: z.boolean().optional(), archived: z.boolean().optional() })
   .refine((s) => Object.keys(s).length > 0, 'set at least one of muted, pinned, archived');
 
-export const sendBody = z.strictObject({ clientMsgId, text: messageText });
+/**
+ * What a send carries, over REST and WebSocket alike: text; or media the sender uploaded, by hash,
+ * with an optional caption (and file name to show); or a location.
+ */
+export const messageContent = {
+  text: messageText.optional(),
+  media: z.strictObject({ hash: mediaHash, name: z.string().trim().min(1).max(256).optional() }).optional(),
+  location: z.strictObject(location.shape).optional(),
+};
+type MessageContent = { text?: string; media?: object; location?: object };
+
+/** One of text, media or location; text goes with media as its caption, never with a location. */
+export function checkContent(content: MessageContent, ctx: z.RefinementCtx): void {
+  const carried = [content.media && 'media', content.location && 'location'].filter(Boolean);
+  if (carried.length > 1) ctx.addIssue({ code: 'custom', message: 'a message carries media or a location, not both' });
+  if (carried.length === 0 && content.text === undefined) ctx.addIssue({ code: 'custom', message: 'a message carries text, media or a location' });
+  if (content.location && content.text !== undefined) ctx.addIssue({ code: 'custom', path: ['text'], message: 'a location carries no text' });
+}
+
+export const sendBody = z.strictObject({ clientMsgId, ...messageContent }).superRefine(checkContent);
 export const editBody = z.strictObject({ text: messageText });
+export const mediaParams = z.object({ hash: mediaHash });
+/** The file's name as the sender's device knew it, shown to recipients; the type comes from the bytes. */
+export const uploadQuery = z.strictObject({ name: z.string().trim().min(1).max(256).optional() });
 export const markerBody = z.strictObject({ upToSeq });
 
 export const listConversationsQuery = z.strictObject({

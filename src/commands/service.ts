@@ -1,3 +1,4 @@
+import type { Attachment } from '../domain/commands.js';
 import type { ConversationState } from '../domain/conversation.js';
 import type { ConversationEvent, UserEvent } from '../domain/events.js';
 import type { UserState } from '../domain/user.js';
@@ -36,8 +37,8 @@ export class ChatService {
     this.conversationCommands = new ConversationCommands(store, conversations, this.userCommands, options);
   }
 
-  send(senderId: string, conversationId: string, clientMsgId: string, text: string, ctx: CommandContext) {
-    return this.conversationCommands.send(senderId, conversationId, clientMsgId, text, ctx);
+  send(senderId: string, conversationId: string, clientMsgId: string, text: string | null, ctx: CommandContext, attachment?: Attachment) {
+    return this.conversationCommands.send(senderId, conversationId, clientMsgId, text, ctx, attachment);
   }
 
   markRead(userId: string, conversationId: string, upToSeq: number, ctx: CommandContext) {

@@ -12,6 +12,8 @@ export type DomainErrorCode =
   | 'wrong_expected_revision'
   | 'username_taken'
   | 'too_large'
+  /** An upload whose content (sniffed, not as declared) is not a type the service stores. */
+  | 'unsupported_media_type'
   | 'rate_limited'
   | 'unknown_event_version'
   | 'unavailable'

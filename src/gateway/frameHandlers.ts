@@ -4,6 +4,7 @@ import { describeError } from '../api/errors.js';
 import { RateLimitedError, type RateLimits } from '../api/limits.js';
 import type { ChatService } from '../commands/service.js';
 import { DomainError } from '../domain/errors.js';
+import type { MediaLibrary } from '../media/index.js';
 import { holdBack } from './flood.js';
 import { clientFrame, type ClientFrame, type ErrorFrame } from './frames.js';
 import type { PresenceTracker } from './presence.js';
@@ -13,6 +14,8 @@ import type { TypingTracker } from './typing.js';
 
 export interface FrameHandlerDeps {
   service: ChatService;
+  /** Checks that a send's media is the sender's own upload. */
+  media: Pick<MediaLibrary, 'attachment'>;
   limits: RateLimits;
   presence: PresenceTracker;
   typing: TypingTracker;
@@ -64,7 +67,8 @@ async function dispatch(deps: FrameHandlerDeps, session: Session, frame: ClientF
     case 'send': {
       await deps.limits.send(userId, session.remoteAddress);
       // Acknowledged only now: service.send resolves after the append is durable.
-      const sent = await service.send(userId, frame.conversationId, frame.clientMsgId, frame.text, ctx);
+      const attachment = await deps.media.attachment(userId, frame);
+      const sent = await service.send(userId, frame.conversationId, frame.clientMsgId, frame.text ?? null, ctx, attachment);
       session.sendJson({ type: 'ack', ref: frame.ref, conversationId: frame.conversationId, messageId: sent.messageId, seq: sent.seq });
       return;
     }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { clientMsgId, id, messageText, upToSeq } from '../api/schemas.js';
+import { checkContent, clientMsgId, id, messageContent, upToSeq } from '../api/schemas.js';
 
 /**
  * Zod schemas of the WebSocket frames that docs/PROTOCOL.md describes: every client frame
@@ -11,7 +11,7 @@ const ref = z.string().min(1).max(128);
 const seq = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
 export const clientFrame = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('send'), ref, conversationId: id, clientMsgId, text: messageText }),
+  z.strictObject({ type: z.literal('send'), ref, conversationId: id, clientMsgId, ...messageContent }).superRefine(checkContent),
   z.strictObject({ type: z.literal('read'), ref: ref.optional(), conversationId: id, upToSeq }),
   z.strictObject({ type: z.literal('delivered'), ref: ref.optional(), conversationId: id, upToSeq }),
   z.strictObject({

@@ -18,6 +18,7 @@ import { TypingTracker, type TypingOptions } from './typing.js';
 export interface GatewayDeps {
   store: EventStore;
   service: ChatService;
+  media: FrameHandlerDeps['media'];
   readStore: InboxQueries & Pick<ContactQueries, 'listContacts'> & Pick<ConversationQueries, 'getConversation'>;
   tokens: TokenService;
   /** The process's one conversation feed, followed for live delivery. */

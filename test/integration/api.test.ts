@@ -295,7 +295,10 @@ describe('REST API (embedded profile)', () => {
       const doc = (await api.request('GET', '/v1/openapi.json')).body;
       assert.equal(doc.openapi, '3.1.0');
       const send = doc.paths['/v1/conversations/{id}/messages'].post;
-      assert.deepEqual(send.requestBody.content['application/json'].schema.required.sort(), ['clientMsgId', 'text']);
+      const sendSchema = send.requestBody.content['application/json'].schema;
+      assert.deepEqual(sendSchema.required, ['clientMsgId']);
+      assert.deepEqual(Object.keys(sendSchema.properties).sort(), ['clientMsgId', 'location', 'media', 'text']);
+      assert.ok(doc.paths['/v1/media'].post.requestBody.content['application/octet-stream'], 'an upload is raw bytes');
       assert.ok(doc.paths['/v1/sync'].get.parameters.some((p: any) => p.name === 'afterUserSeq'));
     });
   });

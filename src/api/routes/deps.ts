@@ -1,5 +1,6 @@
 import type { ChatService } from '../../commands/service.js';
 import type { EventStore } from '../../eventstore/port.js';
+import type { MediaLibrary } from '../../media/index.js';
 import type { AnalyticsStore, ContactQueries, ConversationQueries, InboxQueries } from '../../projections/ports.js';
 import type { TokenService } from '../auth.js';
 
@@ -10,6 +11,7 @@ export interface ApiDeps {
   readStore: ConversationQueries & InboxQueries & Pick<ContactQueries, 'sharesConversation'> & Pick<AnalyticsStore, 'analytics'>;
   tokens: TokenService;
   presence: PresenceReader;
+  media: MediaLibrary;
 }
 
 /** Presence as the gateway tracks it. */

@@ -4,20 +4,21 @@ import * as s from '../schemas.js';
 import { messageItem, messageReceipts } from '../views.js';
 import type { ApiDeps } from './deps.js';
 
-export function messageRoutes({ service, readStore }: ApiDeps) {
+export function messageRoutes({ service, readStore, media }: ApiDeps) {
   const { conversationCommands: commands, access } = service;
   return [
     route({
       method: 'post',
       path: '/v1/conversations/:id/messages',
-      summary: 'Send a text message (idempotent by clientMsgId: a retry answers 200 with the original)',
+      summary: 'Send text, media (uploaded by the sender) or a location (idempotent by clientMsgId: a retry answers 200 with the original)',
       params: s.conversationParams,
       body: s.sendBody,
       status: 201,
       rateLimit: 'send',
       readYourWrites: true,
       async handler({ principal, params, body, ctx }) {
-        const sent = await commands.send(principal.userId, params.id, body.clientMsgId, body.text, ctx);
+        const attachment = await media.attachment(principal.userId, body);
+        const sent = await commands.send(principal.userId, params.id, body.clientMsgId, body.text ?? null, ctx, attachment);
         return { status: sent.created ? 201 : 200, body: { messageId: sent.messageId, seq: sent.seq }, position: sent.position };
       },
     }),
