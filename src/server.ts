@@ -20,12 +20,14 @@ import { createMetrics, observeConnections, observeProjectionLag, type Metrics }
 import { readinessCheck } from './observability/readiness.js';
 import { checkpointLags } from './projections/lag.js';
 import { PresenceTracker } from './gateway/presence.js';
-import { ProjectionRunner } from './projections/runner.js';
+import { fencedSink, newHolderId, Singleton, type GuardedWork } from './lease/index.js';
+import { ProjectionRunner, PROJECTIONS_LEASE } from './projections/runner.js';
 import type { ProjectionSink, ReadStoreAdapter } from './projections/ports.js';
 import { startReplication, type Replication } from './replication/index.js';
+import { PUBLISHER_CHECKPOINT } from './replication/publisher.js';
 import { closeRedis, connectRedis } from './shared/redis.js';
 import { retryPolicies, withRetry } from './shared/retry.js';
-import { FcmSender, PushWorker, fcmOptionsFromConfig, type FcmOptions } from './push/index.js';
+import { FcmSender, PushWorker, PUSH_CHECKPOINT, fcmOptionsFromConfig, type FcmOptions } from './push/index.js';
 import { openStores } from './stores.js';
 import { MediaLibrary, conversationVisibility, openBlobStore } from './media/index.js';
 
@@ -100,7 +102,12 @@ export async function startServer(
     onError: (err) => logger.error({ err }, 'projection batch failed; retrying'),
     analytics: config.REPLICATION === 'off' ? readStore : undefined,
   });
-  await projections.start();
+  // Projections, push and replication each run on the one instance holding the lease named after
+  // them; API and gateway run on every instance. A single instance always wins its leases.
+  const holder = newHolderId();
+  const underLease = (name: string, work: GuardedWork) => new Singleton({ name, holder, leases: stores.leases, work, logger });
+  const projectionsLease = underLease(PROJECTIONS_LEASE, { start: (token) => projections.start(token), stop: () => projections.stop() });
+  await projectionsLease.start();
 
   const service = new ChatService(
     store,
@@ -173,11 +180,32 @@ export async function startServer(
   });
   await gateway.start(http);
   observeConnections(metrics, gateway);
-  const replication =
+  let replication: Replication | null = null;
+  const replicationLease =
     config.REPLICATION === 'kafka'
-      ? startReplication({ brokers: config.KAFKA_BROKERS!, dcId: config.DC_ID, store, readStore, logger })
+      ? underLease(PUBLISHER_CHECKPOINT, {
+          start: async (token) => {
+            const fenced = { ...fencedSink(readStore, token), recordMessageFacts: readStore.recordMessageFacts.bind(readStore) };
+            replication = startReplication({ brokers: config.KAFKA_BROKERS!, dcId: config.DC_ID, store, readStore: fenced, logger });
+          },
+          stop: async () => {
+            await replication?.stop();
+            replication = null;
+          },
+        })
       : null;
-  const push = await startPush(config, logger, overrides, { store, feed, readStore, service, presence, outcomes: metrics.pushOutcomes });
+  await replicationLease?.start();
+  let push: PushWorker | null = null;
+  const pushLease = underLease(PUSH_CHECKPOINT, {
+    start: async (token) => {
+      push = await startPush(config, logger, overrides, { store, feed, readStore: fencedSink(readStore, token), service, presence, outcomes: metrics.pushOutcomes });
+    },
+    stop: async () => {
+      await push?.stop();
+      push = null;
+    },
+  });
+  await pushLease.start();
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(config.PORT, config.HOST, () => resolve());
@@ -188,24 +216,40 @@ export async function startServer(
   const close = () =>
     (closing ??= (async () => {
       const stopped = new Promise((resolve) => http.close(resolve));
-      await push?.stop();
+      await pushLease.stop();
       await gateway.stop();
       await presence.close();
       http.closeIdleConnections();
       await stopped;
-      await replication?.stop();
+      await replicationLease?.stop();
       if (redis) await closeRedis(redis);
       // What the drained commands appended reaches the read models (and their checkpoints) now,
       // rather than at the next start.
-      await projections.waitFor(await store.headPosition(), SHUTDOWN_PROJECTION_WAIT_MS);
-      await projections.stop();
+      if (projectionsLease.token) await projections.waitFor(await store.headPosition(), SHUTDOWN_PROJECTION_WAIT_MS);
+      await projectionsLease.stop();
       await feed.stop();
       await store.close();
       await readStore.close();
       mediaStore.close();
       closeStores();
     })());
-  return { port, http, store, readStore, projections, gateway, replication, metrics, presence, push, close };
+  return {
+    port,
+    http,
+    store,
+    readStore,
+    projections,
+    gateway,
+    get replication() {
+      return replication;
+    },
+    metrics,
+    presence,
+    get push() {
+      return push;
+    },
+    close,
+  };
 }
 
 /** Push runs only with FCM credentials; without them it is off, said once at start-up. */

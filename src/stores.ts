@@ -1,13 +1,16 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
 import type { Config } from './config.js';
 import { openSqlite, type SqliteDatabase } from './db/sqlite.js';
 import { EsdbEventStore, type EsdbEventStoreOptions } from './eventstore/esdb.js';
 import type { EventStore, EventStoreStats } from './eventstore/port.js';
+import { SqliteLeaseStore, type LeaseStore } from './lease/index.js';
 import { SqliteEventStore } from './eventstore/sqlite.js';
 import type { ReadStoreAdapter } from './projections/ports.js';
 import type { RebuildTarget } from './projections/rebuild.js';
 import { MongoReadStore } from './projections/stores/mongo.js';
+import { MongoRebuildTarget } from './projections/stores/mongoRebuild.js';
 import { SqliteReadStore } from './projections/stores/sqlite.js';
 import { SqliteRebuildTarget } from './projections/stores/sqliteRebuild.js';
 
@@ -16,8 +19,10 @@ export interface Stores {
   readStore: ReadStoreAdapter;
   /** For operators: figures about the stored events (SQLite event store only). */
   stats: EventStoreStats | null;
-  /** Zero-downtime projection rebuilds (SQLite read store only). */
-  rebuilds: RebuildTarget | null;
+  /** Leases for the work one instance at a time does, kept next to the read models. */
+  leases: LeaseStore;
+  /** Zero-downtime projection rebuilds. */
+  rebuilds: RebuildTarget;
   /** The embedded SQLite file (also where token revocations are kept). */
   db: SqliteDatabase;
   close(): void;
@@ -33,7 +38,11 @@ export class StoresMissing extends Error {}
  */
 export async function openStores(
   config: Config,
-  { create = true, onSkippedRecord }: { create?: boolean; onSkippedRecord?: EsdbEventStoreOptions['onSkippedRecord'] } = {},
+  {
+    create = true,
+    onSkippedRecord,
+    logger = pino({ level: 'warn' }, pino.destination(2)),
+  }: { create?: boolean; onSkippedRecord?: EsdbEventStoreOptions['onSkippedRecord']; logger?: Logger } = {},
 ): Promise<Stores> {
   const file = join(config.DATA_DIR, 'chat.db');
   if (!create && !existsSync(file)) throw new StoresMissing(`DATA_DIR=${config.DATA_DIR} holds no chat data (${file} does not exist)`);
@@ -41,12 +50,14 @@ export async function openStores(
   const sqliteEvents = config.EVENT_STORE === 'sqlite' ? new SqliteEventStore(db) : null;
   // loadConfig refuses EVENT_STORE=esdb without ESDB_URL, and READ_STORE=mongo without MONGO_URL.
   const store = sqliteEvents ?? EsdbEventStore.connect(config.ESDB_URL!, { onSkippedRecord });
-  const mongo = config.READ_STORE === 'mongo';
+  const mongoReadStore = config.READ_STORE === 'mongo' ? await MongoReadStore.connect(config.MONGO_URL!) : null;
+  const leases = mongoReadStore ? mongoReadStore.leases() : new SqliteLeaseStore(db);
   return {
     store,
-    readStore: mongo ? await MongoReadStore.connect(config.MONGO_URL!) : new SqliteReadStore(db),
+    readStore: mongoReadStore ?? new SqliteReadStore(db),
     stats: sqliteEvents,
-    rebuilds: mongo ? null : new SqliteRebuildTarget(db),
+    leases,
+    rebuilds: mongoReadStore ? new MongoRebuildTarget(mongoReadStore, leases, logger) : new SqliteRebuildTarget(db),
     db,
     close: () => db.close(),
   };

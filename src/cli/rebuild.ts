@@ -49,7 +49,6 @@ export const rebuildCommand = () =>
 
 async function rebuild(names: ProjectionName[], { batchSize, maxRate }: RebuildFlags): Promise<void> {
   await withStores(async ({ store, rebuilds, config, server }) => {
-    if (!rebuilds) throw new CliError(`zero-downtime rebuilds need READ_STORE=sqlite in this build (READ_STORE=${config.READ_STORE})`);
     const toApply = await store.countAfter(0, PROGRESS_COUNT_LIMIT);
     const label = `rebuild ${names.length === projectionNames.length ? 'all' : names.join(',')}`;
     const progress = progressBar(label, toApply < PROGRESS_COUNT_LIMIT ? toApply : null);

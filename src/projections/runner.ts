@@ -42,6 +42,8 @@ export interface CatchUpUntilOptions extends CatchUpOptions {
 }
 
 const PAGE = 1000;
+/** The lease projections run under: on one instance at a time, its writes fenced by the lease's epoch. */
+export const PROJECTIONS_LEASE = 'projections';
 /**
  * How often an instance that does not project (another holds the projections lease) reads the
  * stored checkpoints while requests wait for the read models.
