@@ -1,3 +1,4 @@
+import { MongoServerError, type Db } from 'mongodb';
 import type { Logger } from 'pino';
 import { LEASE_TTL_MS, newHolderId, Singleton, type LeaseStore } from '../../lease/index.js';
 import type { ProjectionName } from '../projectors.js';
@@ -6,6 +7,7 @@ import { PROJECTIONS_LEASE } from '../runner.js';
 import { collectionsOfProjection, collectionsWithSuffix, liveCollections, type MongoReadStore } from './mongo.js';
 
 const SHADOW = '__shadow';
+const RETIRED = '__retired';
 const shadowCollections = collectionsWithSuffix(SHADOW);
 /** Held by a running rebuild: a second one is refused, one that was killed lets go when it expires. */
 const REBUILD_LEASE = 'rebuild';
@@ -72,7 +74,7 @@ export class MongoRebuildTarget implements RebuildTarget {
       const reached = await shadow.checkpoints();
       for (const name of projections) {
         for (const kind of collectionsOfProjection[name]!) {
-          await this.live.db.renameCollection(shadowCollections[kind], liveCollections[kind], { dropTarget: true });
+          await renameOver(this.live.db, shadowCollections[kind], liveCollections[kind]);
         }
       }
       // Fenced: a swap that lost the lease (not renewed in time) must not move the checkpoints.
@@ -85,9 +87,25 @@ export class MongoRebuildTarget implements RebuildTarget {
     await this.dropShadows();
   }
 
-  /** Shadow collections of an unfinished rebuild (and the shadow checkpoints of a finished one). */
+  /** Shadow collections of an unfinished rebuild (and the shadow checkpoints of a finished one), old ones a swap left. */
   private async dropShadows(): Promise<void> {
     const names = (await this.live.db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name);
-    for (const name of names.filter((n) => n.endsWith(SHADOW))) await this.live.db.dropCollection(name);
+    for (const name of names.filter((n) => n.endsWith(SHADOW) || n.endsWith(RETIRED))) await this.live.db.dropCollection(name);
+  }
+}
+
+/**
+ * Renames `from` over `to` in one step where the server can (MongoDB: dropTarget). FerretDB v1
+ * cannot drop the target in a rename: there the old collection is renamed aside first, so for the
+ * moment between the two renames a reader finds no collection under the name (an empty answer).
+ */
+async function renameOver(db: Db, from: string, to: string): Promise<void> {
+  try {
+    await db.renameCollection(from, to, { dropTarget: true });
+  } catch (error) {
+    if (!(error instanceof MongoServerError && error.codeName === 'NotImplemented')) throw error;
+    await db.renameCollection(to, to + RETIRED);
+    await db.renameCollection(from, to);
+    await db.dropCollection(to + RETIRED);
   }
 }
