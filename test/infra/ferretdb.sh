@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# MongoDB-wire-compatible server for tests: FerretDB v1 on its SQLite backend.
+# MongoDB-wire-compatible server for tests: FerretDB v1 on its SQLite backend, or on PostgreSQL
+# (FERRETDB_BACKEND=postgresql, started and stopped with it by postgres.sh).
 #
 #   test/infra/ferretdb.sh start   # build FerretDB if not cached, start, wait until ready
 #   test/infra/ferretdb.sh stop    # SIGTERM (then SIGKILL), delete the data dir
 #   test/infra/ferretdb.sh build   # only build the binary into the cache
 #
 # Env: MONGO_PORT (27018), FERRETDB_START_TIMEOUT (60 s), FERRETDB_STOP_GRACE (10 s),
-#      FERRETDB_LOG_LEVEL (warn), FERRETDB_EXTRA_FLAGS (appended to the command line).
+#      FERRETDB_LOG_LEVEL (warn), FERRETDB_EXTRA_FLAGS (appended to the command line),
+#      FERRETDB_BACKEND (sqlite | postgresql), PG_PORT (MONGO_PORT + 1, for postgresql).
 set -euo pipefail
 
 INFRA_TAG=ferretdb
@@ -19,6 +21,8 @@ MONGO_PORT="${MONGO_PORT:-27018}"
 FERRETDB_START_TIMEOUT="${FERRETDB_START_TIMEOUT:-60}"
 FERRETDB_STOP_GRACE="${FERRETDB_STOP_GRACE:-10}"
 FERRETDB_LOG_LEVEL="${FERRETDB_LOG_LEVEL:-warn}"
+FERRETDB_BACKEND="${FERRETDB_BACKEND:-sqlite}"
+export PG_PORT="${PG_PORT:-$((MONGO_PORT + 1))}"
 
 BIN="$INFRA_CACHE/bin/ferretdb"
 RUNDIR="$INFRA_RUN/ferretdb-$MONGO_PORT"
@@ -89,13 +93,18 @@ start() {
     read -r -a extra <<<"$FERRETDB_EXTRA_FLAGS"
   fi
 
+  local backend=(--handler=sqlite --sqlite-url="file:$datadir/")
+  if [[ "$FERRETDB_BACKEND" == postgresql ]]; then
+    "$INFRA_DIR/postgres.sh" start
+    backend=(--handler=postgresql --postgresql-url="postgres://postgres@127.0.0.1:$PG_PORT/ferretdb")
+  fi
+
   cd "$RUNDIR"
   # --debug-addr=-  : no debug/metrics HTTP listener (default 127.0.0.1:8088 would collide)
   # --state-dir     : state.json (instance uuid, telemetry state) stays in the run dir
   # --telemetry=disable (and DO_NOT_TRACK): never phone home
   pid=$(DO_NOT_TRACK=1 infra_spawn "$LOGFILE" "$BIN" \
-    --handler=sqlite \
-    --sqlite-url="file:$datadir/" \
+    "${backend[@]}" \
     --listen-addr="127.0.0.1:$MONGO_PORT" \
     --state-dir="$RUNDIR" \
     --debug-addr=- \
@@ -103,7 +112,7 @@ start() {
     --log-level="$FERRETDB_LOG_LEVEL" \
     ${extra[@]+"${extra[@]}"})
   echo "$pid" >"$RUNDIR/pid"
-  infra_log "starting FerretDB $FERRETDB_VERSION (pid $pid, SQLite backend) on 127.0.0.1:$MONGO_PORT"
+  infra_log "starting FerretDB $FERRETDB_VERSION (pid $pid, $FERRETDB_BACKEND backend) on 127.0.0.1:$MONGO_PORT"
 
   deadline=$(($(infra_now_ms) + FERRETDB_START_TIMEOUT * 1000))
   until infra_port_open "$MONGO_PORT"; do
@@ -125,6 +134,7 @@ start() {
 
 stop() {
   infra_stop_owned FerretDB "$RUNDIR" "$RUNDIR" "$FERRETDB_STOP_GRACE" "$MONGO_PORT"
+  "$INFRA_DIR/postgres.sh" stop
 }
 
 case "${1:-}" in

@@ -104,8 +104,19 @@ async function renameOver(db: Db, from: string, to: string): Promise<void> {
     await db.renameCollection(from, to, { dropTarget: true });
   } catch (error) {
     if (!(error instanceof MongoServerError && error.codeName === 'NotImplemented')) throw error;
-    await db.renameCollection(to, to + RETIRED);
+    const replaced = await renamedAside(db, to);
     await db.renameCollection(from, to);
-    await db.dropCollection(to + RETIRED);
+    if (replaced) await db.dropCollection(to + RETIRED);
+  }
+}
+
+/** Renames a collection aside; false when there was none (a projection never written to). */
+async function renamedAside(db: Db, name: string): Promise<boolean> {
+  try {
+    await db.renameCollection(name, name + RETIRED);
+    return true;
+  } catch (error) {
+    if (error instanceof MongoServerError && error.codeName === 'NamespaceNotFound') return false;
+    throw error;
   }
 }
