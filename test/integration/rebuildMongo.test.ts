@@ -32,7 +32,7 @@ describe('im rebuild next to a running server on MongoDB', { skip: onMongo }, ()
     (await mongo.db().listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).filter((n) => n.endsWith('__shadow')).sort();
 
   before(async () => {
-    const profile = { ...profileEnv(), REPLICATION: 'off', INBOX_PULL_THRESHOLD: String(PULL_THRESHOLD), SEND_RATE_PER_USER: '100000', SEND_RATE_PER_IP: '100000' };
+    const profile: Record<string, string> = { ...profileEnv(), REPLICATION: 'off', INBOX_PULL_THRESHOLD: String(PULL_THRESHOLD), SEND_RATE_PER_USER: '100000', SEND_RATE_PER_IP: '100000' };
     server = await startTestServer(profile);
     api = new ApiClient(server.url);
     actors = await workload(api);
