@@ -1,13 +1,29 @@
 import { z } from 'zod';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const DC_ID = /^[a-z0-9-]{1,32}$/;
+
+/** `dc2=http://dc2-app:8080,dc3=...`: datacenter ids and URLs. */
+const dcUrls = (variable: string) =>
+  z.string().transform((text, ctx) => {
+    const entries = new Map<string, string>();
+    for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+      const [id, url] = [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)];
+      if (!pair.includes('=') || !DC_ID.test(id) || !URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
+        ctx.addIssue({ code: 'custom', message: `${variable} takes id=http(s)://host:port pairs separated by commas, not ${JSON.stringify(pair)}` });
+        return z.NEVER;
+      }
+      entries.set(id, url.replace(/\/+$/, ''));
+    }
+    return entries;
+  });
 
 /** Every setting, parsed once at start-up from the environment. Nothing else reads process.env. */
 export const configSchema = z.object({
   PORT: int(0, 65535).default(8080),
   HOST: z.string().min(1).default('0.0.0.0'),
   DATA_DIR: z.string().min(1).default('./data'),
-  DC_ID: z.string().regex(/^[a-z0-9-]{1,32}$/, 'lower-case letters, digits and dashes').default('dc1'),
+  DC_ID: z.string().regex(DC_ID, 'lower-case letters, digits and dashes').default('dc1'),
   EVENT_STORE: z.enum(['sqlite', 'esdb']).default('sqlite'),
   READ_STORE: z.enum(['sqlite', 'mongo']).default('sqlite'),
   REPLICATION: z.enum(['off', 'kafka']).default('off'),
@@ -20,6 +36,17 @@ export const configSchema = z.object({
     .optional(),
   /** Prepended to every Redis key, so deployments (or test servers) sharing one Redis keep apart. */
   REDIS_KEY_PREFIX: z.string().regex(/^[\w.:-]{0,64}$/, 'letters, digits, _ . : - (at most 64)').default('chat:'),
+  /**
+   * The other datacenters, as `id=url` pairs separated by commas: the base URL of each one's internal
+   * link (the app's own HTTP port; a load balancer may sit in front). Empty: this DC is alone.
+   */
+  DC_PEERS: dcUrls('DC_PEERS').default(new Map()),
+  /** Shared by every datacenter: authenticates the internal link. Required with DC_PEERS. */
+  DC_LINK_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  /** Every datacenter's public address (`id=url,...`), where a client at the wrong DC is sent. */
+  DC_PUBLIC_URLS: dcUrls('DC_PUBLIC_URLS').default(new Map()),
+  /** How long a command forwarded to its home datacenter may take before it answers 503. */
+  DC_FORWARD_TIMEOUT_MS: int(100, 120_000).default(5000),
   /** Where media files live: `fs`, a folder under DATA_DIR; `s3`, an S3-compatible bucket. */
   MEDIA_STORE: z.enum(['fs', 's3']).default('fs'),
   /** Uploads over this size are refused (413) while they stream in. */
@@ -111,7 +138,7 @@ export type Config = z.infer<typeof configSchema>;
 export class ConfigError extends Error {}
 
 /** Variables whose values must not reach logs, even in an error line (a Redis URL may carry its password). */
-const SECRETS = new Set(['AUTH_SECRET', 'FCM_SERVICE_ACCOUNT', 'REDIS_URL', 'MEDIA_S3_SECRET_ACCESS_KEY']);
+const SECRETS = new Set(['AUTH_SECRET', 'FCM_SERVICE_ACCOUNT', 'REDIS_URL', 'DC_LINK_SECRET', 'MEDIA_S3_SECRET_ACCESS_KEY']);
 
 /** Parses the environment; a bad value throws one line naming the variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -133,6 +160,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   ];
   for (const [selected, variable, because] of needs) {
     if (selected && !config[variable]) throw new ConfigError(`invalid configuration: ${variable} is required with ${because}`);
+  }
+  if (config.DC_PEERS.size > 0) {
+    if (!config.DC_LINK_SECRET) throw new ConfigError('invalid configuration: DC_LINK_SECRET is required with DC_PEERS');
+    if (config.REPLICATION !== 'kafka') throw new ConfigError('invalid configuration: REPLICATION=kafka is required with DC_PEERS (events reach the other datacenters through Kafka)');
+    if (!config.AUTH_SECRET) throw new ConfigError('invalid configuration: AUTH_SECRET is required with DC_PEERS (every DC must accept the same tokens)');
+    if (config.DC_PEERS.has(config.DC_ID)) throw new ConfigError(`invalid configuration: DC_PEERS lists this datacenter (${config.DC_ID}) itself`);
   }
   // Pinging at most every half timeout lets a healthy socket answer twice before it would be dropped.
   if (config.HEARTBEAT_INTERVAL_MS * 2 > config.PRESENCE_TIMEOUT_MS) {

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { createApp } from './api/app.js';
+import { connectDatacenters, type Datacenters } from './datacenters/index.js';
 import { TokenService, loadSigningKey } from './api/auth.js';
 import { RateLimits } from './api/limits.js';
 import { RedisRevocationStore, SqliteRevocationStore } from './api/revocations.js';
@@ -25,6 +26,7 @@ import { ProjectionRunner, PROJECTIONS_LEASE } from './projections/runner.js';
 import type { ProjectionSink, ReadStoreAdapter } from './projections/ports.js';
 import { startReplication, type Replication } from './replication/index.js';
 import { PUBLISHER_CHECKPOINT } from './replication/publisher.js';
+import type { ReplicationStatusStore } from './replication/replicationStatus.js';
 import { closeRedis, connectRedis } from './shared/redis.js';
 import { retryPolicies, withRetry } from './shared/retry.js';
 import { FcmSender, PushWorker, PUSH_CHECKPOINT, fcmOptionsFromConfig, type FcmOptions } from './push/index.js';
@@ -109,11 +111,17 @@ export async function startServer(
   const projectionsLease = underLease(PROJECTIONS_LEASE, { start: (token) => projections.start(token), stop: () => projections.stop() });
   await projectionsLease.start();
 
+  const datacenters = connectDatacenters(config, store, metrics, logger);
   const service = new ChatService(
-    store,
+    datacenters.commandStore,
     newConversationCache(store),
     new StateCache<UserState, UserEvent>(store, userFold),
-    { dcId: config.DC_ID, maxGroupSize: config.MAX_GROUP_SIZE, usernameReservationTimeoutMs: config.USERNAME_RESERVATION_TIMEOUT_MS },
+    {
+      dcId: config.DC_ID,
+      maxGroupSize: config.MAX_GROUP_SIZE,
+      usernameReservationTimeoutMs: config.USERNAME_RESERVATION_TIMEOUT_MS,
+      homeOfUser: (userId) => datacenters.homes.ofUser(userId),
+    },
   );
   // Shared between instances through Redis when configured; else this instance's alone.
   const redis = config.REDIS_URL ? await connectRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX, logger) : undefined;
@@ -147,7 +155,7 @@ export async function startServer(
     onError: (err) => logger.error({ err }, 'presence failed'),
   });
   const app = createApp(
-    { service, store, readStore, tokens, presence, media },
+    { service, store, readStore, tokens, presence, homes: datacenters.homes, media },
     {
       limits,
       waitForProjections,
@@ -157,6 +165,7 @@ export async function startServer(
       version: VERSION,
       metrics,
       readiness: readinessCheck(store, readStore, config.READY_MAX_LAG_SECONDS, redis),
+      internalRoutes: datacenters.linked?.internalRoutes,
     },
   );
   const http = createServer(app);
@@ -177,6 +186,8 @@ export async function startServer(
     inboxPullThreshold: config.INBOX_PULL_THRESHOLD,
     limits,
     flood: { rate: config.WS_FRAME_RATE, burst: config.WS_FRAME_BURST, closeAfter: config.WS_FLOOD_CLOSE_AFTER },
+    homes: datacenters.homes,
+    signals: datacenters.signals,
   });
   await gateway.start(http);
   observeConnections(metrics, gateway);
@@ -186,7 +197,7 @@ export async function startServer(
       ? underLease(PUBLISHER_CHECKPOINT, {
           start: async (token) => {
             const fenced = { ...fencedSink(readStore, token), recordMessageFacts: readStore.recordMessageFacts.bind(readStore) };
-            replication = startReplication({ brokers: config.KAFKA_BROKERS!, dcId: config.DC_ID, store, readStore: fenced, logger });
+            replication = startReplication({ brokers: config.KAFKA_BROKERS!, dcId: config.DC_ID, store, readStore: fenced, logger, sync: syncDeps(datacenters, stores, metrics) });
           },
           stop: async () => {
             await replication?.stop();
@@ -195,10 +206,11 @@ export async function startServer(
         })
       : null;
   await replicationLease?.start();
+  const pushesHere = async (userId: string) => (await datacenters.homes.ofUser(userId)) === config.DC_ID;
   let push: PushWorker | null = null;
   const pushLease = underLease(PUSH_CHECKPOINT, {
     start: async (token) => {
-      push = await startPush(config, logger, overrides, { store, feed, readStore: fencedSink(readStore, token), service, presence, outcomes: metrics.pushOutcomes });
+      push = await startPush(config, logger, overrides, { store, feed, readStore: fencedSink(readStore, token), service, presence, pushesHere, outcomes: metrics.pushOutcomes });
     },
     stop: async () => {
       await push?.stop();
@@ -252,6 +264,17 @@ export async function startServer(
   };
 }
 
+/** With other datacenters, the sync consumer applies their events to the local store. */
+function syncDeps(datacenters: Datacenters, stores: { replicationStatus: ReplicationStatusStore }, metrics: Metrics) {
+  if (!datacenters.linked) return undefined;
+  return {
+    sources: datacenters.topology.all.filter((dc) => dc !== datacenters.topology.self),
+    copier: datacenters.linked.copier,
+    status: stores.replicationStatus,
+    metrics,
+  };
+}
+
 /** Push runs only with FCM credentials; without them it is off, said once at start-up. */
 async function startPush(
   config: Config,
@@ -263,6 +286,7 @@ async function startPush(
     readStore: ProjectionSink;
     service: ChatService;
     presence: PresenceTracker;
+    pushesHere(userId: string): Promise<boolean>;
     outcomes: Metrics['pushOutcomes'];
   },
 ): Promise<PushWorker | null> {
@@ -278,6 +302,7 @@ async function startPush(
     service: deps.service,
     sender: new FcmSender(fcm),
     isOnline: (userId) => deps.presence.isOnline(userId),
+    pushesHere: deps.pushesHere,
     logger,
     outcomes: deps.outcomes,
     options: {

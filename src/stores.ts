@@ -13,6 +13,7 @@ import { MongoReadStore } from './projections/stores/mongo.js';
 import { MongoRebuildTarget } from './projections/stores/mongoRebuild.js';
 import { SqliteReadStore } from './projections/stores/sqlite.js';
 import { SqliteRebuildTarget } from './projections/stores/sqliteRebuild.js';
+import { MongoReplicationStatus, SqliteReplicationStatus, type ReplicationStatusStore } from './replication/replicationStatus.js';
 
 export interface Stores {
   store: EventStore;
@@ -23,6 +24,8 @@ export interface Stores {
   leases: LeaseStore;
   /** Zero-downtime projection rebuilds. */
   rebuilds: RebuildTarget;
+  /** What cross-datacenter replication keeps next to the read models. */
+  replicationStatus: ReplicationStatusStore;
   /** The embedded SQLite file (also where token revocations are kept). */
   db: SqliteDatabase;
   close(): void;
@@ -55,6 +58,7 @@ export async function openStores(
   return {
     store,
     readStore: mongoReadStore ?? new SqliteReadStore(db),
+    replicationStatus: mongoReadStore ? new MongoReplicationStatus(mongoReadStore.db) : new SqliteReplicationStatus(db),
     stats: sqliteEvents,
     leases,
     rebuilds: mongoReadStore ? new MongoRebuildTarget(mongoReadStore, leases, logger) : new SqliteRebuildTarget(db),

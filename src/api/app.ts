@@ -23,6 +23,8 @@ export interface AppOptions {
   version: string;
   metrics: Metrics;
   readiness(): Promise<Readiness>;
+  /** The internal link's routes for the other datacenters (they parse their own bodies). */
+  internalRoutes?: express.Router;
 }
 
 /** The web client's build (web/build.ts), the same folder whether this runs from src/ or from dist/. */
@@ -48,6 +50,7 @@ export function createApp(deps: ApiDeps, options: AppOptions) {
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'debug'),
     }),
   );
+  if (options.internalRoutes) app.use(options.internalRoutes);
 
   const all = routes(deps);
   const document = openApiDocument(all, options.version);

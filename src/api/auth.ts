@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
@@ -68,4 +68,9 @@ export function loadSigningKey(secret: string | undefined, dataDir: string): Uin
 export function bearerToken(authorization: string | undefined, queryToken?: string | null): string | null {
   const match = authorization?.match(/^Bearer\s+(\S+)$/i);
   return match?.[1] ?? queryToken ?? null;
+}
+
+/** Compares a presented secret with the configured one in constant time (hashed to equal lengths first). */
+export function sameSecret(given: string, expected: string): boolean {
+  return timingSafeEqual(createHash('sha256').update(given).digest(), createHash('sha256').update(expected).digest());
 }

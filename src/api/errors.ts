@@ -17,6 +17,8 @@ const statusOf: Record<DomainErrorCode, number> = {
   rate_limited: 429,
   unknown_event_version: 500,
   unavailable: 503,
+  home_dc_unavailable: 503,
+  wrong_dc: 409,
   misconfigured: 500,
 };
 
@@ -25,8 +27,10 @@ export interface ErrorDescription {
   code: string;
   message: string;
   issues?: unknown;
-  /** For 429: when to try again (also sent as the Retry-After header). */
+  /** For 429 and 503: when to try again (also sent as the Retry-After header). */
   retryAfterSeconds?: number;
+  /** Fields an error adds for the client, e.g. `homeDc` and `url` of `wrong_dc`. */
+  [field: string]: unknown;
 }
 
 interface HttpishError {
@@ -39,7 +43,13 @@ export function describeError(error: unknown): ErrorDescription {
     return { status: 429, code: error.code, message: error.message, retryAfterSeconds: error.retryAfterSeconds };
   }
   if (error instanceof DomainError) {
-    return { status: statusOf[error.code], code: error.code, message: error.message, ...(error.details ? { issues: error.details } : {}) };
+    return {
+      status: statusOf[error.code],
+      code: error.code,
+      message: error.message,
+      ...(error.details ? { issues: error.details } : {}),
+      ...error.fields,
+    };
   }
   if (error instanceof ZodError) {
     return { status: 400, code: 'validation_failed', message: summarize(error), issues: error.issues };

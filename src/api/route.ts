@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -6,7 +5,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import type { z } from 'zod';
 import { DomainError } from '../domain/errors.js';
 import type { CommandContext } from '../commands/commandHandler.js';
-import { bearerToken, type Principal, type TokenService } from './auth.js';
+import { bearerToken, sameSecret, type Principal, type TokenService } from './auth.js';
 import { chargeRateLimit, type RateLimitKind, type RateLimits } from './limits.js';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -133,9 +132,7 @@ function authenticateAdmin(req: Request, adminToken: string | undefined): Princi
   if (!adminToken) throw new DomainError('forbidden', 'the admin API is disabled: set ADMIN_TOKEN');
   const token = bearerToken(req.headers.authorization);
   if (!token) throw new DomainError('unauthenticated', 'missing bearer token');
-  const given = createHash('sha256').update(token).digest();
-  const expected = createHash('sha256').update(adminToken).digest();
-  if (!timingSafeEqual(given, expected)) throw new DomainError('forbidden', 'not an admin token');
+  if (!sameSecret(token, adminToken)) throw new DomainError('forbidden', 'not an admin token');
   return ADMIN;
 }
 

@@ -14,6 +14,8 @@ export interface ServiceOptions {
   maxGroupSize: number;
   /** A username reservation whose user is still unregistered this long after it was made is abandoned. */
   usernameReservationTimeoutMs: number;
+  /** The datacenter a user registered in (see ConversationCommandOptions). */
+  homeOfUser?: (userId: string) => Promise<string | null>;
 }
 
 /**

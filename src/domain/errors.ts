@@ -17,6 +17,10 @@ export type DomainErrorCode =
   | 'rate_limited'
   | 'unknown_event_version'
   | 'unavailable'
+  /** The stream is written by another datacenter, out of reach now: nothing was stored. */
+  | 'home_dc_unavailable'
+  /** The user belongs to another datacenter: the client should move there. */
+  | 'wrong_dc'
   /** The service is set up wrongly (e.g. the event store refuses its credentials): retrying does not help. */
   | 'misconfigured';
 
@@ -25,6 +29,8 @@ export class DomainError extends Error {
     readonly code: DomainErrorCode,
     message: string,
     readonly details?: unknown,
+    /** Added to the error the client receives (e.g. `homeDc` of `wrong_dc`, `retryAfterSeconds`). */
+    readonly fields?: Record<string, unknown>,
   ) {
     super(message);
     this.name = 'DomainError';

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { TokenService } from '../api/auth.js';
 import type { RateLimits } from '../api/limits.js';
 import type { ChatService } from '../commands/service.js';
+import type { Homes, Signal, Signals } from '../datacenters/index.js';
 import type { EventStore, Subscription } from '../eventstore/port.js';
 import type { ConversationFeed } from '../feed/index.js';
 import type { ContactQueries, ConversationQueries, InboxQueries } from '../projections/ports.js';
@@ -11,7 +12,7 @@ import { EventFanOut } from './fanOut.js';
 import type { FloodOptions } from './flood.js';
 import { handleFrame, type FrameHandlerDeps } from './frameHandlers.js';
 import { ConnectionHub } from './hub.js';
-import type { PresenceTracker } from './presence.js';
+import type { PresenceTracker, PresenceView } from './presence.js';
 import { replaySync } from './syncReplay.js';
 import { TypingTracker, type TypingOptions } from './typing.js';
 
@@ -35,6 +36,9 @@ export interface GatewayDeps {
   inboxPullThreshold: number;
   limits: RateLimits;
   flood: FloodOptions;
+  homes: Pick<Homes, 'misplaced'>;
+  /** Typing and presence to and from the other datacenters. */
+  signals: Signals;
 }
 
 /**
@@ -53,9 +57,10 @@ export class Gateway {
     const { logger } = deps;
     this.hub = new ConnectionHub({ ...deps, onFrame: (session, data, isBinary) => handleFrame(frameDeps, session, data, isBinary) });
     this.ephemeral = { ...deps, hub: this.hub, typingTtlMs: deps.typing.ttlMs };
-    this.typing = new TypingTracker(deps.typing, (conversationId, userId, typing) =>
-      forwardTyping(this.ephemeral, conversationId, userId, typing).catch((err) => logger.error({ err }, 'typing fan-out failed')),
-    );
+    this.typing = new TypingTracker(deps.typing, (conversationId, userId, typing) => {
+      this.typingHere(conversationId, userId, typing);
+      deps.signals.relay({ kind: 'typing', conversationId, userId, typing });
+    });
     this.fanOut = new EventFanOut({ hub: this.hub, writeSide: deps.service.conversations, presence: deps.presence, typing: this.typing });
     const syncDeps = { ...deps, livePosition: () => this.fanOut.position };
     const frameDeps: FrameHandlerDeps = {
@@ -73,9 +78,27 @@ export class Gateway {
   start(server: Server): void {
     this.feedSubscription = this.fanOut.follow(this.deps.feed, (err) => this.deps.logger.error({ err }, 'gateway feed failed; retrying'));
     this.hub.listen(server);
-    this.deps.presence.onAnnounce((userId, view) =>
-      void announcePresence(this.ephemeral, userId, view).catch((err) => this.deps.logger.error({ err }, 'presence fan-out failed')),
-    );
+    this.deps.presence.onAnnounce((userId, view) => {
+      this.presenceHere(userId, view);
+      this.deps.signals.relay({ kind: 'presence', userId, ...view });
+    });
+    this.deps.signals.onSignal((signal) => this.fromElsewhere(signal));
+  }
+
+  private typingHere(conversationId: string, userId: string, typing: boolean): void {
+    forwardTyping(this.ephemeral, conversationId, userId, typing).catch((err) => this.deps.logger.error({ err }, 'typing fan-out failed'));
+  }
+
+  private presenceHere(userId: string, view: PresenceView): void {
+    announcePresence(this.ephemeral, userId, view).catch((err) => this.deps.logger.error({ err }, 'presence fan-out failed'));
+  }
+
+  /** A signal relayed by another datacenter goes to the sockets here, and no further. */
+  private fromElsewhere(signal: Signal): void {
+    if (signal.kind === 'typing') return this.typingHere(signal.conversationId, signal.userId, signal.typing);
+    const view = { online: signal.online, lastSeenAt: signal.lastSeenAt };
+    this.deps.presence.heard(signal.userId, view);
+    this.presenceHere(signal.userId, view);
   }
 
   async stop(): Promise<void> {

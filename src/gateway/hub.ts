@@ -3,6 +3,8 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { bearerToken, type Principal, type TokenService } from '../api/auth.js';
+import { describeError, type ErrorDescription } from '../api/errors.js';
+import type { Homes } from '../datacenters/index.js';
 import { FloodGuard, type FloodOptions } from './flood.js';
 import type { PresenceTracker } from './presence.js';
 import { Session } from './session.js';
@@ -17,6 +19,8 @@ export interface HubDeps {
   presenceTimeoutMs: number;
   flood: FloodOptions;
   /** Handles one frame a client sent. */
+  /** Sockets of users who belong to another datacenter are refused with `wrong_dc`. */
+  homes: Pick<Homes, 'misplaced'>;
   onFrame(session: Session, data: RawData, isBinary: boolean): Promise<void>;
 }
 
@@ -93,6 +97,8 @@ export class ConnectionHub {
     } catch {
       return refuse(socket, 401, 'Unauthorized');
     }
+    const misplaced = await this.deps.homes.misplaced(principal.userId).catch(() => null);
+    if (misplaced) return refuse(socket, 409, 'Conflict', describeError(misplaced));
     this.wss.handleUpgrade(req, socket, head, (ws) => this.connect(ws, principal, req.socket.remoteAddress ?? 'unknown'));
   }
 
@@ -131,7 +137,11 @@ export class ConnectionHub {
   }
 }
 
-function refuse(socket: Duplex, status: number, reason: string): void {
-  socket.write(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+/** Answers the upgrade request with a plain HTTP error, with the REST API's error body when there is one. */
+function refuse(socket: Duplex, status: number, reason: string, error?: ErrorDescription): void {
+  const { status: _status, ...described } = error ?? {};
+  const body = error ? JSON.stringify({ error: described }) : '';
+  const type = error ? 'Content-Type: application/json\r\n' : '';
+  socket.write(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\n${type}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
   socket.destroy();
 }

@@ -33,6 +33,8 @@ export class PresenceTracker {
   private readonly devices = new Map<string, number>();
   private readonly windows = new Map<string, { announced: boolean; timer: NodeJS.Timeout }>();
   private readonly lastSeen = new LRUCache<string, string>({ max: CACHED_USERS });
+  /** Whether users of other datacenters are online, as their home DCs last announced it. */
+  private readonly onlineElsewhere = new LRUCache<string, boolean>({ max: CACHED_USERS });
   private unsaved = new Map<string, string>();
   private readonly listeners: PresenceListener[] = [];
   private readonly flushTimer: NodeJS.Timeout;
@@ -75,7 +77,13 @@ export class PresenceTracker {
   }
 
   async view(userId: string): Promise<PresenceView> {
-    return { online: this.isOnline(userId), lastSeenAt: await this.lastSeenAt(userId) };
+    return { online: this.isOnline(userId) || this.onlineElsewhere.get(userId) === true, lastSeenAt: await this.lastSeenAt(userId) };
+  }
+
+  /** What a user's home datacenter announced: served here as it is, never announced again from here. */
+  heard(userId: string, view: PresenceView): void {
+    this.onlineElsewhere.set(userId, view.online);
+    if (view.lastSeenAt) this.touch(userId, view.lastSeenAt);
   }
 
   /** Stops announcing (sockets closing at shutdown are no news) and saves what is unsaved. */

@@ -14,6 +14,10 @@ export interface Metrics {
   eventStoreRecordsSkipped: Counter<'reason'>;
   /** Counted per device token by the push worker. */
   pushOutcomes: Counter<'outcome'>;
+  forwardedCommands: Counter<'outcome'>;
+  replicationLagEvents: Gauge<'source_dc'>;
+  replicationLagSeconds: Gauge<'source_dc'>;
+  replicationApplied: Counter<'source_dc' | 'outcome'>;
 }
 
 /**
@@ -51,6 +55,39 @@ export function createMetrics(): Metrics {
       registers,
     }),
     pushOutcomes: pushOutcomeCounter(registers),
+    ...replicationMetrics(registers),
+  };
+}
+
+/** Cross-datacenter replication, from the sync consumer and the forwarding of commands. */
+function replicationMetrics(registers: Registry[]) {
+  const forwardedCommands = new Counter({
+    name: 'chat_forwarded_appends_total',
+    help: 'Appends forwarded to the home datacenter of their stream, by outcome: appended, conflict (decided again here), unavailable, failed',
+    labelNames: ['outcome'],
+    registers,
+  });
+  for (const outcome of ['appended', 'conflict', 'unavailable', 'failed']) forwardedCommands.inc({ outcome }, 0);
+  return {
+    forwardedCommands,
+    replicationLagEvents: new Gauge({
+      name: 'chat_replication_lag_events',
+      help: 'Events of a source datacenter mirrored into the local Kafka and not yet applied here',
+      labelNames: ['source_dc'],
+      registers,
+    }),
+    replicationLagSeconds: new Gauge({
+      name: 'chat_replication_lag_seconds',
+      help: 'Age of the last event applied from a source datacenter when it was applied here',
+      labelNames: ['source_dc'],
+      registers,
+    }),
+    replicationApplied: new Counter({
+      name: 'chat_replication_events_total',
+      help: 'Events from other datacenters by outcome: appended, duplicate (already here), diverged, gap, halted (stream stopped after a divergence)',
+      labelNames: ['source_dc', 'outcome'],
+      registers,
+    }),
   };
 }
 

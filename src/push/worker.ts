@@ -21,6 +21,8 @@ export interface PushWorkerDeps {
   /** Closed by the worker when it stops. */
   sender: PushSender;
   isOnline(userId: string): boolean;
+  /** Only a user's home datacenter knows whether they are online, so only it pushes to them. */
+  pushesHere(userId: string): Promise<boolean>;
   logger: Logger;
   outcomes: Metrics['pushOutcomes'];
   options: {
@@ -147,7 +149,7 @@ export class PushWorker {
     const candidates: Recipient[] = [];
     for (const userId of memberIds) {
       // Only offline members can get a push, so only their user states are loaded.
-      if (this.deps.isOnline(userId)) continue;
+      if (this.deps.isOnline(userId) || !(await this.deps.pushesHere(userId))) continue;
       const { state: user } = await users.load(userId);
       candidates.push({
         userId,

@@ -3,12 +3,14 @@ import type { Logger } from 'pino';
 import type { RecordedEvent } from '../eventstore/port.js';
 import { messageFacts } from '../projections/analytics.js';
 import type { AnalyticsStore } from '../projections/ports.js';
-import { ALL_EVENT_TOPICS, fromWire } from './wire.js';
+import { ensureTopics, fromWire, topicOf } from './wire.js';
 
 export interface AnalyticsConsumerDeps {
   kafka: Kafka;
   readStore: Pick<AnalyticsStore, 'recordMessageFacts'>;
   dcId: string;
+  /** Every datacenter, this one included: each one's topic is read. */
+  datacenters: readonly string[];
   logger: Logger;
 }
 
@@ -24,9 +26,11 @@ export class AnalyticsConsumer {
 
   async start(): Promise<void> {
     const { kafka, readStore, logger, dcId } = this.deps;
+    const topics = this.deps.datacenters.map(topicOf);
+    await ensureTopics(kafka, topics);
     this.consumer = kafka.consumer({ groupId: `analytics-${dcId}` });
     await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [ALL_EVENT_TOPICS], fromBeginning: true });
+    await this.consumer.subscribe({ topics, fromBeginning: true });
     await this.consumer.run({
       eachBatch: async ({ batch }) => {
         const events: RecordedEvent[] = [];

@@ -5,6 +5,7 @@ import type { AnalyticsStore, ProjectionSink } from '../projections/ports.js';
 import { AnalyticsConsumer } from './analytics.js';
 import { createKafka } from './kafka.js';
 import { KafkaPublisher } from './publisher.js';
+import { SyncConsumer, type SyncConsumerDeps } from './syncConsumer.js';
 
 export interface ReplicationDeps {
   brokers: string;
@@ -13,24 +14,36 @@ export interface ReplicationDeps {
   /** Holds the publisher's checkpoint and the analytics facts. */
   readStore: ProjectionSink & Pick<AnalyticsStore, 'recordMessageFacts'>;
   logger: Logger;
+  /** With other datacenters: what the sync consumer needs to apply their events here. */
+  sync?: Omit<SyncConsumerDeps, 'kafka' | 'dcId' | 'logger'>;
 }
 
 export interface Replication {
   publisher: KafkaPublisher;
   analytics: AnalyticsConsumer;
-  /** Resolves once both are running (they keep retrying until then). */
+  sync: SyncConsumer | null;
+  /** Resolves once all are running (they keep retrying until then). */
   ready: Promise<void>;
   stop(): Promise<void>;
 }
 
 /**
- * Starts the Kafka publisher and the analytics consumer in the background. Kafka being down at
+ * Starts the Kafka publisher, the analytics consumer and (with other datacenters) the sync consumer
+ * in the background. Kafka being down at
  * start-up delays them, retried with backoff and logged; it never stops the API from serving.
  */
 export function startReplication(deps: ReplicationDeps): Replication {
   const kafka = createKafka(deps.brokers, `chat-${deps.dcId}`, deps.logger);
   const publisher = new KafkaPublisher({ kafka, store: deps.store, readStore: deps.readStore, dcId: deps.dcId, logger: deps.logger });
-  const analytics = new AnalyticsConsumer({ kafka, readStore: deps.readStore, dcId: deps.dcId, logger: deps.logger });
+  const sources = deps.sync?.sources ?? [];
+  const analytics = new AnalyticsConsumer({
+    kafka,
+    readStore: deps.readStore,
+    dcId: deps.dcId,
+    datacenters: [deps.dcId, ...sources],
+    logger: deps.logger,
+  });
+  const sync = deps.sync ? new SyncConsumer({ ...deps.sync, kafka, dcId: deps.dcId, logger: deps.logger }) : null;
   const stopping = new AbortController();
   const keepTrying = async (name: string, start: () => Promise<void>) => {
     try {
@@ -44,19 +57,21 @@ export function startReplication(deps: ReplicationDeps): Replication {
       if (!stopping.signal.aborted) throw err;
     }
   };
-  // The analytics consumer subscribes by pattern, so the local topic must exist first.
-  const ready = keepTrying('Kafka publisher', () => publisher.start()).then(() =>
+  const ready = Promise.all([
+    keepTrying('Kafka publisher', () => publisher.start()),
     keepTrying('analytics consumer', () => analytics.start()),
-  );
+    sync && keepTrying('sync consumer', () => sync.start()),
+  ]).then(() => undefined);
   return {
     publisher,
     analytics,
+    sync,
     ready,
     async stop() {
       stopping.abort();
       // A start still connecting would otherwise finish after the stop and keep its client open.
       await ready.catch(() => undefined);
-      await Promise.allSettled([publisher.stop(), analytics.stop()]);
+      await Promise.allSettled([publisher.stop(), analytics.stop(), sync?.stop()]);
     },
   };
 }

@@ -2,7 +2,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { EventStore, RecordedEvent, Subscription } from '../eventstore/port.js';
 import type { ProjectionSink } from '../projections/ports.js';
-import { toWire, topicOf } from './wire.js';
+import { ensureTopics, toWire, topicOf } from './wire.js';
 
 export const PUBLISHER_CHECKPOINT = 'publisher';
 
@@ -33,13 +33,7 @@ export class KafkaPublisher {
 
   async start(): Promise<void> {
     const { kafka, readStore, store, logger } = this.deps;
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await admin.createTopics({ topics: [{ topic: this.topic, numPartitions: 3 }], waitForLeaders: true });
-    } finally {
-      await admin.disconnect();
-    }
+    await ensureTopics(kafka, [this.topic]);
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await this.producer.connect();
     const after = (await readStore.checkpoints())[PUBLISHER_CHECKPOINT] ?? 0;

@@ -1,3 +1,4 @@
+import type { Kafka } from 'kafkajs';
 import { z } from 'zod';
 import { eventMetadata } from '../domain/events.js';
 import type { RecordedEvent } from '../eventstore/port.js';
@@ -17,8 +18,24 @@ export const wireEvent = z.object({
 });
 
 export const topicOf = (dcId: string) => `im.${dcId}.events`;
-/** Every datacenter's topic, mirrored or local: what analytics and sync consumers subscribe to. */
-export const ALL_EVENT_TOPICS = /^im\.[a-z0-9-]+\.events$/;
+
+/** Partitions of each DC's event topic; a stream's events stay in one, keyed by stream id. */
+const PARTITIONS = 3;
+
+/**
+ * Creates the topics that do not exist yet. Consumers subscribe to named topics, which must exist
+ * first: a mirrored topic appears only once MirrorMaker 2 copied something, and it fills one that is
+ * already there.
+ */
+export async function ensureTopics(kafka: Kafka, topics: string[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: PARTITIONS })), waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
 
 export const toWire = (e: RecordedEvent) => ({
   key: e.streamId,

@@ -1,4 +1,5 @@
 import type { ChatService } from '../../commands/service.js';
+import type { Homes } from '../../datacenters/index.js';
 import type { EventStore } from '../../eventstore/port.js';
 import type { MediaLibrary } from '../../media/index.js';
 import type { AnalyticsStore, ContactQueries, ConversationQueries, InboxQueries } from '../../projections/ports.js';
@@ -12,6 +13,8 @@ export interface ApiDeps {
   tokens: TokenService;
   presence: PresenceReader;
   media: MediaLibrary;
+  /** Which datacenter each user belongs to: logging in elsewhere answers `wrong_dc`. */
+  homes: Pick<Homes, 'misplaced'>;
 }
 
 /** Presence as the gateway tracks it. */

@@ -3,7 +3,7 @@ import { route } from '../route.js';
 import * as s from '../schemas.js';
 import type { ApiDeps } from './deps.js';
 
-export function sessionRoutes({ service, tokens }: ApiDeps) {
+export function sessionRoutes({ service, tokens, homes }: ApiDeps) {
   return [
     route({
       method: 'post',
@@ -16,6 +16,9 @@ export function sessionRoutes({ service, tokens }: ApiDeps) {
       async handler({ body }) {
         const user = await service.userCommands.authenticate(body.username, body.password);
         if (!user) throw new DomainError('unauthenticated', 'wrong username or password');
+        // Only the home DC knows whether the user is online and pushes to them, so clients log in there.
+        const misplaced = await homes.misplaced(user.userId);
+        if (misplaced) throw misplaced;
         return { body: { token: await tokens.issue(user.userId, body.deviceId), userId: user.userId } };
       },
     }),

@@ -1,0 +1,47 @@
+import type { Router } from 'express';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { EventStore } from '../eventstore/port.js';
+import type { Metrics } from '../observability/metrics.js';
+import { forwardingEventStore } from './forwardingEventStore.js';
+import { Homes } from './homes.js';
+import { internalRoutes } from './internalRoutes.js';
+import { PeerLink } from './peerLink.js';
+import { Signals } from './signals.js';
+import { StreamCopier } from './streamCopier.js';
+import { Topology } from './topology.js';
+
+export { Homes } from './homes.js';
+export { wrongDc, type Signal } from './peerLink.js';
+export { Signals } from './signals.js';
+export { StreamCopier } from './streamCopier.js';
+export { Topology } from './topology.js';
+
+export interface Datacenters {
+  topology: Topology;
+  homes: Homes;
+  /** What commands write through: the local store, which forwards appends to streams homed elsewhere. */
+  commandStore: EventStore;
+  signals: Signals;
+  /** With other datacenters: copies their events here, and serves their requests. */
+  linked: { copier: StreamCopier; internalRoutes: Router } | null;
+}
+
+/** This datacenter among the others configured (DC_PEERS); alone, every stream is homed here. */
+export function connectDatacenters(config: Config, store: EventStore, metrics: Metrics, logger: Logger): Datacenters {
+  const topology = new Topology(config.DC_ID, config.DC_PEERS, config.DC_PUBLIC_URLS);
+  const homes = new Homes(store, topology);
+  if (!topology.multiple) return { topology, homes, commandStore: store, signals: new Signals(null, [], logger), linked: null };
+  // loadConfig requires DC_LINK_SECRET with DC_PEERS.
+  const link = new PeerLink(config.DC_ID, config.DC_PEERS, config.DC_LINK_SECRET!, config.DC_FORWARD_TIMEOUT_MS);
+  const copier = new StreamCopier(store, link);
+  const signals = new Signals(link, [...config.DC_PEERS.keys()], logger);
+  const commandStore = forwardingEventStore(store, {
+    homes,
+    link,
+    copier,
+    outcomes: { forwarded: (outcome) => metrics.forwardedCommands.inc({ outcome }) },
+  });
+  const routes = internalRoutes({ secret: config.DC_LINK_SECRET!, homes, store, onSignal: (signal) => signals.received(signal) });
+  return { topology, homes, commandStore, signals, linked: { copier, internalRoutes: routes } };
+}

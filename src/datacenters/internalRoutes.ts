@@ -1,0 +1,83 @@
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { sameSecret } from '../api/auth.js';
+import { DomainError, WrongExpectedRevision } from '../domain/errors.js';
+import { eventMetadata } from '../domain/events.js';
+import type { EventStore } from '../eventstore/port.js';
+import type { Homes } from './homes.js';
+import type { Signal } from './peerLink.js';
+
+/** Events a home answers with at most at once; the asking DC comes back for the rest. */
+const MAX_EVENTS_PER_ANSWER = 1000;
+/** A forwarded append is at most the store's bound (1 MiB) plus its JSON framing. */
+const BODY_LIMIT = '4mb';
+
+const forwardedAppend = z.object({
+  streamId: z.string().min(1).max(200),
+  events: z.array(z.object({ type: z.string().min(1), data: z.unknown(), metadata: eventMetadata })).min(1),
+  expected: z.union([z.literal('no_stream'), z.number().int().nonnegative()]),
+  knownRevision: z.number().int().min(-1),
+});
+
+const streamRange = z.object({
+  fromRevision: z.coerce.number().int().nonnegative().default(0),
+  maxCount: z.coerce.number().int().min(1).max(MAX_EVENTS_PER_ANSWER).default(MAX_EVENTS_PER_ANSWER),
+});
+
+const signal = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('typing'), conversationId: z.string().min(1), userId: z.string().min(1), typing: z.boolean() }),
+  z.object({ kind: z.literal('presence'), userId: z.string().min(1), online: z.boolean(), lastSeenAt: z.string().nullable() }),
+]);
+
+export interface InternalRouteDeps {
+  secret: string;
+  homes: Homes;
+  /** The local store (never the forwarding one: this DC is the home of what it is asked to append). */
+  store: EventStore;
+  onSignal(signal: Signal): void;
+}
+
+/**
+ * The internal link's server side, under /internal/v1, for the other datacenters' apps only (the
+ * shared DC_LINK_SECRET): forwarded appends to streams homed here, reads of those streams to fill
+ * gaps, and ephemeral signals for the sockets held here.
+ */
+export function internalRoutes({ secret, homes, store, onSignal }: InternalRouteDeps): Router {
+  const router = Router();
+  router.use('/internal/v1', (req: Request, _res: Response, next: NextFunction) => {
+    // The whole header is compared: a secret may hold spaces, which a bearer token may not.
+    if (!sameSecret(req.headers.authorization ?? '', `Bearer ${secret}`)) throw new DomainError('unauthenticated', 'the internal link needs DC_LINK_SECRET');
+    next();
+  });
+  router.use('/internal/v1', express.json({ limit: BODY_LIMIT }));
+
+  router.post('/internal/v1/append', async (req, res) => {
+    const { streamId, events, expected, knownRevision } = forwardedAppend.parse(req.body);
+    const home = await homes.of(streamId, events);
+    if (home !== homes.self) throw new DomainError('conflict', `stream ${streamId} is written by ${home}, not ${homes.self}`);
+    // The home is the writer: the events are its own from here on, and so published from its topic.
+    const own = events.map((e) => ({ ...e, metadata: { ...e.metadata, originDc: homes.self } }));
+    let outcome: 'appended' | 'conflict';
+    let revision: number;
+    try {
+      revision = (await store.append(streamId, own, expected)).nextExpectedRevision;
+      outcome = 'appended';
+    } catch (error) {
+      if (!(error instanceof WrongExpectedRevision)) throw error;
+      [outcome, revision] = ['conflict', error.actual];
+    }
+    const after = await store.readStream(streamId, { fromRevision: knownRevision + 1, maxCount: MAX_EVENTS_PER_ANSWER });
+    res.json({ outcome, revision, events: after });
+  });
+
+  router.get('/internal/v1/streams/:streamId', async (req, res) => {
+    const { fromRevision, maxCount } = streamRange.parse(req.query);
+    res.json({ events: await store.readStream(String(req.params.streamId), { fromRevision, maxCount }) });
+  });
+
+  router.post('/internal/v1/signals', (req, res) => {
+    onSignal(signal.parse(req.body));
+    res.status(204).end();
+  });
+  return router;
+}

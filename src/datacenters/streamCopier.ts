@@ -1,0 +1,45 @@
+import type { AppendAtOutcome, EventStore, RecordedEvent } from '../eventstore/port.js';
+import type { PeerLink } from './peerLink.js';
+
+/** Events fetched per request when a copy must first fill in what it missed. */
+const FILL_BATCH = 500;
+
+/**
+ * Copies a stream's events from their home into the local store at their own revisions with their
+ * own ids: what the sync consumer does with each event from Kafka, and a forwarded command with the
+ * events its home answered. A repeat is a `duplicate`; a copy that finds the event before it missing
+ * fetches the missing range from the home first (the same events, never made up), so a gap is only
+ * answered when the home cannot fill it. A different event at the revision is `diverged`: never
+ * overwritten, the caller surfaces it.
+ */
+export class StreamCopier {
+  constructor(
+    private readonly local: Pick<EventStore, 'appendAt'>,
+    private readonly link: Pick<PeerLink, 'readStream'>,
+  ) {}
+
+  async copy(home: string, event: RecordedEvent): Promise<AppendAtOutcome> {
+    const outcome = await this.appendAt(event);
+    if (outcome.outcome !== 'gap') return outcome;
+    const filled = await this.fill(home, event.streamId, outcome.lastRevision + 1, event.revision);
+    return filled ?? this.appendAt(event);
+  }
+
+  /** Copies revisions [from, until) from the home; answers the first outcome that stops it, or null. */
+  private async fill(home: string, streamId: string, from: number, until: number): Promise<AppendAtOutcome | null> {
+    for (let next = from; next < until; ) {
+      const events = await this.link.readStream(home, streamId, next, Math.min(FILL_BATCH, until - next));
+      if (events.length === 0) return { outcome: 'gap', lastRevision: next - 1 };
+      for (const missing of events) {
+        const outcome = await this.appendAt(missing);
+        if (outcome.outcome === 'gap' || outcome.outcome === 'diverged') return outcome;
+      }
+      next = events[events.length - 1]!.revision + 1;
+    }
+    return null;
+  }
+
+  private appendAt(e: RecordedEvent): Promise<AppendAtOutcome> {
+    return this.local.appendAt(e.streamId, e.revision, { type: e.type, data: e.data, metadata: e.metadata });
+  }
+}
