@@ -36,8 +36,13 @@ interface EventRow {
   metadata: string;
 }
 
-/** Another process (the operator CLI) may append to the same file; live readers poll this often. */
-const EXTERNAL_WRITER_POLL_MS = 250;
+/**
+ * Other processes append to the same file too (a second app instance, the operator CLI), and SQLite
+ * tells nobody. While a live reader waits, `PRAGMA data_version` (changed by another connection's
+ * commit; it reads shared memory, no disk) is checked this often, so their appends reach this
+ * process's readers within about this time. Idle costs nothing: no reader waiting, no check.
+ */
+const OTHER_WRITERS_CHECK_MS = 20;
 
 /**
  * Event store on SQLite. Appends made in the same event-loop turn are committed together in one
@@ -50,6 +55,12 @@ export class SqliteEventStore implements EventStore, EventStoreStats {
   private pending: PendingAppend[] = [];
   private flushScheduled = false;
   private commitWaiters: (() => void)[] = [];
+  private otherWritersCheck: NodeJS.Timeout | null = null;
+  /**
+   * The data version at the last check, kept while no reader waits: a reader that found nothing new
+   * and then waits is woken by any commit after that check, including one that landed in between.
+   */
+  private checkedDataVersion = 0;
   private readonly stmt: {
     lastRevision: Statement<[string], { revision: number | null }>;
     byEventId: Statement<[string], { stream_id: string; revision: number; position: number }>;
@@ -60,6 +71,7 @@ export class SqliteEventStore implements EventStore, EventStoreStats {
     countAfter: Statement<[number, number], { n: number }>;
     head: Statement<[], { position: number | null }>;
     countByType: Statement<[], { type: string; n: number }>;
+    dataVersion: Statement<[], number>;
   };
   private readonly commitGroup: Transaction<(group: PendingAppend[]) => (AppendResult | Error)[]>;
 
@@ -91,7 +103,9 @@ export class SqliteEventStore implements EventStore, EventStoreStats {
       countAfter: db.prepare('SELECT COUNT(*) AS n FROM (SELECT 1 FROM events WHERE position > ? LIMIT ?)'),
       head: db.prepare('SELECT MAX(position) AS position FROM events'),
       countByType: db.prepare('SELECT type, COUNT(*) AS n FROM events GROUP BY type ORDER BY type'),
+      dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
     };
+    this.checkedDataVersion = this.stmt.dataVersion.get()!;
     const appendOne = db.transaction((p: PendingAppend) => this.appendNow(p));
     this.commitGroup = db.transaction((group: PendingAppend[]) =>
       group.map((p) => {
@@ -216,27 +230,36 @@ export class SqliteEventStore implements EventStore, EventStoreStats {
       after: options.after,
       onError: options.onError,
       read: (after) => this.readAll(after, 1000),
-      waitForMore: () => this.nextCommit(),
+      waitForMore: (closing) => this.nextCommit(closing),
       handler,
     });
   }
 
-  private nextCommit(): Promise<void> {
+  private nextCommit(closing: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, EXTERNAL_WRITER_POLL_MS);
-      const self = this;
-      function done() {
-        clearTimeout(timer);
-        self.commitWaiters = self.commitWaiters.filter((w) => w !== done);
+      const done = () => {
+        closing.removeEventListener('abort', done);
+        this.commitWaiters = this.commitWaiters.filter((w) => w !== done);
         resolve();
-      }
+      };
+      closing.addEventListener('abort', done);
       this.commitWaiters.push(done);
+      this.otherWritersCheck ??= setInterval(() => this.checkOtherWriters(), OTHER_WRITERS_CHECK_MS);
     });
+  }
+
+  private checkOtherWriters(): void {
+    const version = this.stmt.dataVersion.get()!;
+    if (version === this.checkedDataVersion) return;
+    this.checkedDataVersion = version;
+    this.notifyCommit();
   }
 
   private notifyCommit(): void {
     const waiters = this.commitWaiters;
     this.commitWaiters = [];
+    if (this.otherWritersCheck) clearInterval(this.otherWritersCheck);
+    this.otherWritersCheck = null;
     for (const w of waiters) w();
   }
 

@@ -4,8 +4,8 @@ import type { RecordedEvent, Subscription } from './port.js';
 export interface LoopOptions {
   after: number;
   read(after: number): Promise<RecordedEvent[]>;
-  /** Resolves when new events may be there (a commit, or a poll interval). */
-  waitForMore(): Promise<void>;
+  /** Resolves when new events may be there (a commit), or at once when `closing` aborts. */
+  waitForMore(closing: AbortSignal): Promise<void>;
   handler(batch: RecordedEvent[]): Promise<void> | void;
   onError?: (error: unknown) => void;
 }
@@ -22,7 +22,7 @@ export function subscriptionLoop(options: LoopOptions): Subscription {
   const step = async () => {
     const batch = await options.read(position);
     if (closing.signal.aborted) return;
-    if (batch.length === 0) return options.waitForMore();
+    if (batch.length === 0) return options.waitForMore(closing.signal);
     await options.handler(batch);
     position = batch[batch.length - 1]!.position;
   };
