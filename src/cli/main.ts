@@ -5,6 +5,7 @@ import { analyticsCommand } from './analytics.js';
 import { CliError } from './context.js';
 import { eventsCommand } from './events.js';
 import { exportUserCommand } from './exportUser.js';
+import { mediaCommand } from './media.js';
 import { rebuildCommand } from './rebuild.js';
 import { replayCommand } from './replay.js';
 import { statusCommand } from './status.js';
@@ -22,7 +23,8 @@ const program = new Command('im')
   .addCommand(replayCommand())
   .addCommand(eventsCommand())
   .addCommand(exportUserCommand())
-  .addCommand(analyticsCommand());
+  .addCommand(analyticsCommand())
+  .addCommand(mediaCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -22,11 +22,11 @@ export const pacingDelay = (events: number, elapsedMs: number, maxRate: number) 
  * the count past `total`, which then follows it. Without a terminal it prints a plain line every
  * second instead, so logs of a long rebuild still show how it goes.
  */
-export function progressBar(label: string, total: number | null): Progress {
+export function progressBar(label: string, total: number | null, unit = 'events'): Progress {
   const format =
     total === null
-      ? `${label} | {value} events | {rate} events/s`
-      : `${label} [{bar}] {percentage}% | {value}/{total} events | {rate} events/s | ETA {eta_formatted}`;
+      ? `${label} | {value} ${unit} | {rate} ${unit}/s`
+      : `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}`;
   const bar = new SingleBar(
     { format, stream: process.stderr, noTTYOutput: true, notTTYSchedule: 1000, etaBuffer: 50, hideCursor: true },
     Presets.shades_classic,

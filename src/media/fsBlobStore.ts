@@ -72,15 +72,20 @@ export class FsBlobStore implements BlobStore {
     try {
       entries = await readdir(base, { recursive: true, withFileTypes: true });
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      const { code } = error as NodeJS.ErrnoException;
+      if (code === 'ENOENT') return;
+      // As in S3, a prefix may be a whole key.
+      if (code === 'ENOTDIR') return yield await this.object(base);
       throw error;
     }
     for (const entry of entries) {
-      if (!entry.isFile()) continue;
-      const path = join(entry.parentPath, entry.name);
-      const { size, mtime } = await stat(path);
-      yield { key: relative(this.root, path).split(sep).join('/'), size, lastModified: mtime };
+      if (entry.isFile()) yield await this.object(join(entry.parentPath, entry.name));
     }
+  }
+
+  private async object(path: string): Promise<StoredObject> {
+    const { size, mtime } = await stat(path);
+    return { key: relative(this.root, path).split(sep).join('/'), size, lastModified: mtime };
   }
 
   async delete(keys: string[]): Promise<void> {

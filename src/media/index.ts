@@ -5,3 +5,4 @@ export { mediaHash } from './keys.js';
 export { MediaLibrary, mediaInfo, type MediaInfo, type MediaLibraryOptions, type MessageVisibility } from './library.js';
 export { openBlobStore, type OpenedBlobStore } from './open.js';
 export { conversationVisibility } from './visibility.js';
+export { collectGarbage, type GcOptions, type Unreferenced } from './gc.js';
