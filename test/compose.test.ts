@@ -64,9 +64,10 @@ function hostPort(spec: string): string {
 const kafkaVersionOfTestLane = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(read('test/infra/pom.xml'))?.[1];
 
 describe('docker-compose.yml (production profile)', () => {
-  it('has EventStoreDB, MongoDB, Kafka, Redis and the app in each of dc1 and dc2, and MirrorMaker 2 between them', () => {
-    for (const dc of DCS) for (const kind of ['eventstore', 'mongo', 'kafka', 'redis', 'app']) service(`${kind}-${dc}`);
+  it('has EventStoreDB, MongoDB, Kafka, Redis, an object store and the app in each of dc1 and dc2, and MirrorMaker 2 and the media sync between them', () => {
+    for (const dc of DCS) for (const kind of ['eventstore', 'mongo', 'kafka', 'redis', 's3', 'app']) service(`${kind}-${dc}`);
     service('mirror-maker');
+    assert.deepEqual(service('media-sync').networks, [...DCS]);
   });
 
   for (const dc of DCS) {
@@ -101,14 +102,17 @@ describe('docker-compose.yml (production profile)', () => {
       assert.equal(redis.hostname, `redis-${dc}`);
 
       const config = loadConfig(env);
+      assert.equal(new URL(config.MEDIA_S3_ENDPOINT ?? '').hostname, `s3-${dc}`);
+      // Presigned URLs name the port clients reach the DC's object store on.
+      assert.ok(service(`s3-${dc}`).ports.map(hostPort).includes(new URL(config.MEDIA_S3_PUBLIC_ENDPOINT ?? '').port));
       assert.equal(config.DC_ID, dc);
       assert.equal(config.PORT, Number(app.ports.length && app.ports[0]!.split(':').at(-1)));
-      assert.deepEqual([config.EVENT_STORE, config.READ_STORE, config.REPLICATION], ['esdb', 'mongo', 'kafka']);
+      assert.deepEqual([config.EVENT_STORE, config.READ_STORE, config.REPLICATION, config.MEDIA_STORE], ['esdb', 'mongo', 'kafka', 's3']);
     });
 
     it(`starts app-${dc} only once ${dc}'s stores are healthy, on ${dc}'s network alone`, () => {
       const app = service(`app-${dc}`);
-      for (const dependency of [`eventstore-${dc}`, `mongo-${dc}`, `kafka-${dc}`, `redis-${dc}`]) {
+      for (const dependency of [`eventstore-${dc}`, `mongo-${dc}`, `kafka-${dc}`, `redis-${dc}`, `s3-${dc}`]) {
         assert.equal(app.depends_on[dependency]?.condition, 'service_healthy', `app-${dc} waits for ${dependency}`);
         assert.deepEqual(service(dependency).networks, [dc]);
       }

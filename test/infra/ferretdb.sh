@@ -32,48 +32,15 @@ binary_fresh() {
   [[ -x "$BIN" ]] && "$BIN" --version 2>/dev/null | grep -qx "version: $FERRETDB_VERSION"
 }
 
-# Why not simply `GOBIN=... go install $FERRETDB_MODULE/cmd/ferretdb@$FERRETDB_VERSION`:
-#  1. `go install pkg@version` first looks up the module's deprecation notice via
-#     the proxy's version list for the module, and that request is refused here
-#     (403), so go install fails before building anything;
-#  2. even when it builds (e.g. via `go get` in a wrapper module), the binary
-#     panics at startup: FerretDB embeds build/version/version.txt, which its
-#     release process generates and which is not part of the module zip.
-# So: download exactly that module version with `go mod download` (the module
-# proxy, as go install would), copy its source, write version.txt, build it as
-# the main module (its own go.mod/go.sum pin every dependency).
+# FerretDB embeds build/version/version.txt, which its release process generates and which is not
+# part of the module zip: without it the binary panics at startup.
+write_version() {
+  echo "$FERRETDB_VERSION" >"$1/build/version/version.txt"
+}
+
 build_locked() {
   binary_fresh && return 0
-  command -v go >/dev/null 2>&1 || infra_die "go not found on PATH (needed once to build FerretDB)"
-  local t0 src dir buildlog="$INFRA_LOGS/ferretdb-build.log"
-  t0=$(infra_now_ms)
-  infra_log "building FerretDB $FERRETDB_VERSION from the Go module (first run only, ~2-3 min on 2 cores) ..."
-  : >"$buildlog"
-  if ! dir=$(go mod download -json "$FERRETDB_MODULE@$FERRETDB_VERSION" 2>>"$buildlog" |
-      sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p') || [[ -z "$dir" || ! -d "$dir" ]]; then
-    infra_tail_log "$buildlog"
-    infra_die "could not download the Go module $FERRETDB_MODULE@$FERRETDB_VERSION"
-  fi
-  mkdir -p "$INFRA_CACHE/build" "$INFRA_CACHE/bin"
-  rm -rf "$INFRA_CACHE"/build/ferretdb-src.* # leftovers of an interrupted build (we hold the lock)
-  src=$(mktemp -d "$INFRA_CACHE/build/ferretdb-src.XXXXXX")
-  # We run in infra_with_lock's subshell: clean up even when interrupted.
-  # shellcheck disable=SC2064 # expanded now on purpose: the locals are gone at exit
-  trap "rm -rf $(printf '%q %q' "$src" "$BIN.tmp")" EXIT
-  trap 'exit 143' TERM INT
-  cp -R "$dir/." "$src/"
-  chmod -R u+w "$src"
-  echo "$FERRETDB_VERSION" >"$src/build/version/version.txt"
-  if ! (cd "$src" && GOFLAGS="${GOFLAGS:-} -buildvcs=false" go build -trimpath \
-      -o "$BIN.tmp" ./cmd/ferretdb) >>"$buildlog" 2>&1; then
-    infra_tail_log "$buildlog"
-    rm -rf "$src" "$BIN.tmp"
-    infra_die "building FerretDB failed (log: $buildlog)"
-  fi
-  mv "$BIN.tmp" "$BIN"
-  rm -rf "$src"
-  rmdir "$INFRA_CACHE/build" 2>/dev/null || true
-  infra_log "built FerretDB $FERRETDB_VERSION in $(infra_since "$t0") -> ${BIN#"$REPO_ROOT"/}"
+  infra_build_go_module FerretDB "$FERRETDB_MODULE" "$FERRETDB_VERSION" "$BIN" ./cmd/ferretdb write_version
 }
 
 build() {

@@ -96,6 +96,45 @@ infra_with_lock() {
   ) 9>"$lock"
 }
 
+# Builds one command of a Go module into $4, from exactly that module version as the module proxy
+# serves it, built as the main module so that its own go.mod and go.sum pin every dependency:
+#   infra_build_go_module <name> <module> <version> <binary> <package> [<prepare function>]
+# The prepare function, if any, is called with the copied source folder before the build.
+# Why not `go install pkg@version`: that first asks the proxy for the module's version list (for a
+# deprecation notice), which is refused here (403), and fails before building anything.
+# Call it under infra_with_lock: it sets EXIT traps of its own.
+infra_build_go_module() {
+  local name=$1 module=$2 version=$3 bin=$4 package=$5 prepare=${6:-}
+  command -v go >/dev/null 2>&1 || infra_die "go not found on PATH (needed once to build $name)"
+  local t0 src dir buildlog="$INFRA_LOGS/${INFRA_TAG}-build.log"
+  t0=$(infra_now_ms)
+  infra_log "building $name $version from the Go module (first run only, a few minutes on 2 cores) ..."
+  : >"$buildlog"
+  if ! dir=$(go mod download -json "$module@$version" 2>>"$buildlog" |
+      sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p') || [[ -z "$dir" || ! -d "$dir" ]]; then
+    infra_tail_log "$buildlog"
+    infra_die "could not download the Go module $module@$version"
+  fi
+  mkdir -p "$INFRA_CACHE/build" "$(dirname "$bin")"
+  rm -rf "$INFRA_CACHE/build/${INFRA_TAG}-src."* # leftovers of an interrupted build (we hold the lock)
+  src=$(mktemp -d "$INFRA_CACHE/build/${INFRA_TAG}-src.XXXXXX")
+  # shellcheck disable=SC2064 # expanded now on purpose: the locals are gone at exit
+  trap "rm -rf $(printf '%q %q' "$src" "$bin.tmp")" EXIT
+  trap 'exit 143' TERM INT
+  cp -R "$dir/." "$src/"
+  chmod -R u+w "$src"
+  [[ -z "$prepare" ]] || "$prepare" "$src"
+  if ! (cd "$src" && GOFLAGS="${GOFLAGS:-} -buildvcs=false" go build -trimpath -o "$bin.tmp" "$package") >>"$buildlog" 2>&1; then
+    infra_tail_log "$buildlog"
+    rm -rf "$src" "$bin.tmp"
+    infra_die "building $name failed (log: $buildlog)"
+  fi
+  mv "$bin.tmp" "$bin"
+  rm -rf "$src"
+  rmdir "$INFRA_CACHE/build" 2>/dev/null || true
+  infra_log "built $name $version in $(infra_since "$t0") -> ${bin#"$REPO_ROOT"/}"
+}
+
 # Launch "$@" detached from the caller's session and terminal, with all three
 # standard streams redirected (so a pipe held by the caller is never kept
 # open). Prints the pid of the launched program itself.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2317 # cleanup/on_signal and helpers are reached through traps
-# Run a command with real Kafka + a MongoDB-wire server (FerretDB) + Redis around it.
+# Run a command with real Kafka + a MongoDB-wire server (FerretDB) + Redis + an S3-compatible
+# object store (SeaweedFS) around it.
 #
 #   test/infra/run.sh npm run test:integration
 #   test/infra/run.sh bash -c 'echo $KAFKA_BROKERS $MONGO_URL'
@@ -9,8 +10,10 @@
 #   KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
 #   MONGO_URL=mongodb://127.0.0.1:$MONGO_PORT/   (append a database name)
 #   REDIS_URL=redis://127.0.0.1:$REDIS_PORT
+#   S3_ENDPOINT=http://127.0.0.1:$S3_PORT, S3_ACCESS_KEY, S3_SECRET_KEY
 # Ports: KAFKA_PORT (19092), KAFKA_CONTROLLER_PORT (KAFKA_PORT+1), MONGO_PORT (27018),
-# REDIS_PORT (16379). INFRA_SKIP_KAFKA=1 / INFRA_SKIP_MONGO=1 / INFRA_SKIP_REDIS=1 leave one out.
+# REDIS_PORT (16379), S3_PORT (18333, and the three above it). INFRA_SKIP_KAFKA=1 /
+# INFRA_SKIP_MONGO=1 / INFRA_SKIP_REDIS=1 / INFRA_SKIP_S3=1 leave one out.
 #
 # Whatever happens (command fails, Ctrl-C, SIGTERM, a server fails to start),
 # everything this script started is stopped, and the command's exit code is
@@ -31,6 +34,9 @@ export KAFKA_PORT="${KAFKA_PORT:-19092}"
 export KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
 export MONGO_PORT="${MONGO_PORT:-27018}"
 export REDIS_PORT="${REDIS_PORT:-16379}"
+export S3_PORT="${S3_PORT:-18333}"
+export S3_ACCESS_KEY="${S3_ACCESS_KEY:-chat-test}"
+export S3_SECRET_KEY="${S3_SECRET_KEY:-chat-test-secret}"
 # Only instances carrying this token are stopped by our cleanup.
 owner="run.sh-$$-$(infra_now_ms)"
 export INFRA_OWNER="$owner"
@@ -39,6 +45,7 @@ services=()
 [[ "${INFRA_SKIP_KAFKA:-}" == 1 ]] || services+=(kafka)
 [[ "${INFRA_SKIP_MONGO:-}" == 1 ]] || services+=(ferretdb)
 [[ "${INFRA_SKIP_REDIS:-}" == 1 ]] || services+=(redis)
+[[ "${INFRA_SKIP_S3:-}" == 1 ]] || services+=(seaweedfs)
 
 child=""
 starters=()
@@ -151,6 +158,7 @@ infra_log "infrastructure ready in $(infra_since "$t_all")"
 export KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
 export MONGO_URL="mongodb://127.0.0.1:$MONGO_PORT/"
 [[ "${INFRA_SKIP_REDIS:-}" == 1 ]] || export REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+[[ "${INFRA_SKIP_S3:-}" == 1 ]] || export S3_ENDPOINT="http://127.0.0.1:$S3_PORT"
 # Not for the command: a nested kafka.sh/ferretdb.sh (e.g. a second broker
 # on KAFKA_PORT=...) must derive its own controller port and own its instances.
 export -n INFRA_OWNER KAFKA_CONTROLLER_PORT

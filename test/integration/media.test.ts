@@ -214,7 +214,12 @@ describe('media and location messages', () => {
     const data = (seq: number) => live.find((f: any) => f.type === 'event' && f.seq === seq).event.data;
     assert.deepEqual([data(photo.seq).kind, data(photo.seq).media.hash], ['media', hash]);
     assert.deepEqual([data(place.seq).kind, data(place.seq).location], ['location', { lat: 48.8584, lng: 2.2945, name: 'Eiffel Tower' }]);
-    const history = await t.api.request('GET', `/v1/conversations/${c}/messages`, { token: bob.token });
+    // A WebSocket ack does not wait for the read models, as a REST answer does.
+    const history = await eventually(
+      'the location in the history',
+      () => t.api.request('GET', `/v1/conversations/${c}/messages`, { token: bob.token }),
+      (res) => res.body.items.some((m: any) => m.seq === place.seq),
+    );
     assert.deepEqual(history.body.items.find((m: any) => m.seq === place.seq).location, { lat: 48.8584, lng: 2.2945, name: 'Eiffel Tower' });
   });
 

@@ -16,14 +16,14 @@ const profileId = (dataDir: string) => createHash('sha256').update(dataDir).dige
 
 /**
  * The adapters the suites run against. `npm test` uses the embedded profile; the infrastructure
- * lane sets TEST_PROFILE=distributed (with MONGO_URL, KAFKA_BROKERS and REDIS_URL from
- * test/infra/run.sh), and every server then gets its own database, datacenter id and Redis key
- * prefix, so suites running side by side never share read models, topics, revocations or rate limits
- * (servers meant to share them pass one REDIS_KEY_PREFIX).
+ * lane sets TEST_PROFILE=distributed (with MONGO_URL, KAFKA_BROKERS, REDIS_URL and S3_ENDPOINT from
+ * test/infra/run.sh), and every server then gets its own database, datacenter id, Redis key
+ * prefix and bucket, so suites running side by side never share read models, topics,
+ * revocations, rate limits or media (servers meant to share them pass one REDIS_KEY_PREFIX).
  */
 export function profileEnv(id: string = randomUUID().slice(0, 8)): Record<string, string> {
   if (process.env.TEST_PROFILE !== 'distributed') return {};
-  const { MONGO_URL, KAFKA_BROKERS, REDIS_URL } = process.env;
+  const { MONGO_URL, KAFKA_BROKERS, REDIS_URL, S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY } = process.env;
   if (!MONGO_URL || !KAFKA_BROKERS) throw new Error('TEST_PROFILE=distributed needs MONGO_URL and KAFKA_BROKERS');
   return {
     READ_STORE: 'mongo',
@@ -32,8 +32,12 @@ export function profileEnv(id: string = randomUUID().slice(0, 8)): Record<string
     KAFKA_BROKERS,
     DC_ID: `t${id}`,
     ...(REDIS_URL ? { REDIS_URL, REDIS_KEY_PREFIX: `t${id}:` } : {}),
+    ...(S3_ENDPOINT ? { MEDIA_STORE: 's3', MEDIA_S3_ENDPOINT: S3_ENDPOINT, MEDIA_S3_BUCKET: `chat-${id}`, ...s3Credentials(S3_ACCESS_KEY, S3_SECRET_KEY) } : {}),
   };
 }
+
+const s3Credentials = (accessKeyId?: string, secretAccessKey?: string): Record<string, string> =>
+  accessKeyId && secretAccessKey ? { MEDIA_S3_ACCESS_KEY_ID: accessKeyId, MEDIA_S3_SECRET_ACCESS_KEY: secretAccessKey } : {};
 
 export interface TestServerOptions extends ServerOverrides {
   /** Reuse a data directory (a restart); it is then left in place on stop. */
