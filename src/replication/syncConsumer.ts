@@ -43,7 +43,7 @@ export class SyncConsumer {
     // Subscribing to a topic that does not exist yet would miss it until a restart; MirrorMaker 2
     // fills a topic that is already there.
     await ensureTopics(kafka, this.topics);
-    this.consumer = kafka.consumer({ groupId: `sync-${dcId}`, maxWaitTimeInMs: 1000 });
+    this.consumer = kafka.consumer({ groupId: syncGroup(dcId), maxWaitTimeInMs: 1000 });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.topics, fromBeginning: true });
     await this.consumer.run({
@@ -110,6 +110,9 @@ export class SyncConsumer {
     await this.consumer?.disconnect();
   }
 }
+
+/** One consumer group per datacenter: its instances share the partitions. */
+export const syncGroup = (dcId: string) => `sync-${dcId}`;
 
 /** `im.dc2.events` -> `dc2`. */
 const sourceOf = (topic: string) => topic.slice('im.'.length, -'.events'.length);

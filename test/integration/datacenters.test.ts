@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
+import { toWire, topicOf } from '../../src/replication/wire.js';
+import { runCli } from '../support/cli.js';
 import { ApiClient, WsClient } from '../support/client.js';
 import { freePort } from '../support/process.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -23,6 +26,7 @@ describe('two datacenters', { skip }, () => {
   let api2: ApiClient;
   const id = randomUUID().slice(0, 6);
   const [one, two] = [`a${id}`, `b${id}`];
+  let env2: Record<string, string>;
 
   before(async () => {
     const [port1, port2] = [await freePort(), await freePort()];
@@ -38,7 +42,8 @@ describe('two datacenters', { skip }, () => {
       DC_PUBLIC_URLS: `${one}=http://127.0.0.1:${port1},${two}=http://127.0.0.1:${port2}`,
       DC_FORWARD_TIMEOUT_MS: '2000',
     });
-    [dc1, dc2] = await Promise.all([startTestServer(env(one, port1, two, port2)), startTestServer(env(two, port2, one, port1))]);
+    env2 = env(two, port2, one, port1);
+    [dc1, dc2] = await Promise.all([startTestServer(env(one, port1, two, port2)), startTestServer(env2)]);
     await Promise.all([dc1.replication!.ready, dc2.replication!.ready]);
     [api1, api2] = [new ApiClient(dc1.url), new ApiClient(dc2.url)];
   });
@@ -148,5 +153,54 @@ describe('two datacenters', { skip }, () => {
     const other = await register(api2, 'looker');
     assert.equal((await findable(api1, lookup.token, username)).body.userId, winner);
     assert.equal((await findable(api2, other.token, username)).body.userId, winner);
+  });
+
+  it('im status shows how far the other DC\'s events are applied, and no halted stream', async () => {
+    const user = await register(api1, 'status');
+    await findable(api2, (await register(api2, 'statuser')).token, user.username);
+    const report = await eventually(
+      'the sync consumer to commit everything from the other DC',
+      async () => {
+        const run = await runCli(['status', '--json'], { ...env2, DATA_DIR: dc2.dataDir, LOG_LEVEL: 'silent' });
+        assert.equal(run.code, 0, run.stderr);
+        return JSON.parse(run.stdout);
+      },
+      (r) => r.replication?.sources[0]?.lagEvents === 0,
+    );
+    assert.equal(report.replication.sources[0].sourceDc, one);
+    assert.ok(Date.parse(report.replication.sources[0].appliedAt) >= Date.parse(report.replication.sources[0].lastEventAt));
+    assert.deepEqual(report.replication.halted, []);
+  });
+
+  it('a different event at a stored revision halts that stream: never overwritten, shown by im status and /metrics', async () => {
+    const erin = await register(api1, 'erin');
+    const viewer = await register(api2, 'viewer');
+    await findable(api2, viewer.token, erin.username);
+    const [registered] = await dc1.store.readStream(`user-${erin.userId}`);
+    const forged = { ...registered!, metadata: { ...registered!.metadata, eventId: randomUUID() }, data: { ...(registered!.data as object), displayName: 'forged' } };
+    const kafka = new Kafka({ brokers: [brokers!], logLevel: logLevel.NOTHING });
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: topicOf(one), messages: [toWire(forged)] });
+    await producer.disconnect();
+
+    const halted = await eventually(
+      'the stream to halt at the other DC',
+      async () => JSON.parse((await runCli(['status', '--json'], { ...env2, DATA_DIR: dc2.dataDir, LOG_LEVEL: 'silent' })).stdout),
+      (r) => r.replication.halted.some((h: { streamId: string }) => h.streamId === `user-${erin.userId}`),
+    );
+    const stopped = halted.replication.halted.find((h: { streamId: string }) => h.streamId === `user-${erin.userId}`);
+    assert.deepEqual([stopped.reason, stopped.revision, stopped.eventId, stopped.foundEventId], ['diverged', 0, forged.metadata.eventId, registered!.metadata.eventId]);
+
+    // Later events of the halted stream are skipped (counted), and what is stored stays as it was.
+    const renamed = await api1.request('PATCH', '/v1/me', { token: erin.token, body: { displayName: 'Erin Renamed' } });
+    assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
+    await eventually(
+      'the rename to be skipped at the other DC',
+      async () => (await fetch(`${dc2.url}/metrics`)).text(),
+      (text) => /chat_replication_events_total\{source_dc="[^"]+",outcome="halted"\} [1-9]/.test(text),
+    );
+    const stored = await dc2.store.readStream(`user-${erin.userId}`);
+    assert.deepEqual(stored.map((e) => e.metadata.eventId), [registered!.metadata.eventId]);
   });
 });
