@@ -121,6 +121,7 @@ export async function startServer(
       maxGroupSize: config.MAX_GROUP_SIZE,
       usernameReservationTimeoutMs: config.USERNAME_RESERVATION_TIMEOUT_MS,
       homeOfUser: (userId) => datacenters.homes.ofUser(userId),
+      remote: datacenters.linked?.remote,
     },
   );
   // Shared between instances through Redis when configured; else this instance's alone.
@@ -165,7 +166,7 @@ export async function startServer(
       version: VERSION,
       metrics,
       readiness: readinessCheck(store, readStore, config.READY_MAX_LAG_SECONDS, redis),
-      internalRoutes: datacenters.linked?.internalRoutes,
+      internalRoutes: datacenters.linked?.internalRoutes((streamId, command, ctx) => service.executeHere(streamId, command, ctx)),
     },
   );
   const http = createServer(app);

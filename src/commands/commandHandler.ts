@@ -38,6 +38,27 @@ interface Job<S, C, E, R> {
 
 type AnyJob<S, C, E> = Job<S, C, E, unknown>;
 
+/**
+ * Where commands for a stream homed in another datacenter go. Its home alone decides and appends
+ * them, in one queue with its own commands, so a busy conversation never makes datacenters race
+ * for its next revision.
+ */
+export interface RemoteExecution {
+  /** The datacenter that decides commands for `streamId`, or null when this one does. */
+  homeElsewhere(streamId: string, command: unknown): Promise<string | null>;
+  /**
+   * Has `home` run the command, and copies the stream's events from it up to at least the command's
+   * own; answers those, and the local position of the newest event copied.
+   */
+  execute(
+    home: string,
+    streamId: string,
+    command: unknown,
+    context: CommandContext,
+    knownRevision: number,
+  ): Promise<{ events: AppendedEvent<unknown>[]; position: number }>;
+}
+
 /** What one append of a batch carries, and the queued jobs that must wait for the next one. */
 interface Batch<S, C, E> {
   accepted: { job: AnyJob<S, C, E>; events: AppendedEvent<E>[]; reply: unknown }[];
@@ -71,6 +92,7 @@ export class CommandHandler<S extends object, C, E extends DomainEvent> {
     private readonly decider: Decider<S, C, E>,
     private readonly streamOf: (id: string) => string,
     private readonly originDc: string,
+    private readonly remote?: RemoteExecution,
   ) {}
 
   execute<R = undefined>(
@@ -78,6 +100,36 @@ export class CommandHandler<S extends object, C, E extends DomainEvent> {
     command: C,
     context: CommandContext,
     reply: (state: S, events: AppendedEvent<E>[]) => R = () => undefined as R,
+  ): Promise<Outcome<E, R>> {
+    return this.remote ? this.executeAtHome(this.remote, id, command, context, reply) : this.enqueue(id, command, context, reply);
+  }
+
+  /**
+   * Runs the command here or at its stream's home. A forwarded command's reply is computed here, from
+   * the state with the home's events copied in: the same events, so the same answer.
+   */
+  private async executeAtHome<R>(
+    remote: RemoteExecution,
+    id: string,
+    command: C,
+    context: CommandContext,
+    reply: (state: S, events: AppendedEvent<E>[]) => R,
+  ): Promise<Outcome<E, R>> {
+    const streamId = this.streamOf(id);
+    const home = await remote.homeElsewhere(streamId, command);
+    if (!home) return this.enqueue(id, command, context, reply);
+    const known = await this.cache.load(id);
+    const { events, position } = await remote.execute(home, streamId, command, context, known.revision);
+    const { state } = await this.cache.load(id);
+    const decided = events as AppendedEvent<E>[];
+    return { events: decided, position, reply: reply(state, decided) };
+  }
+
+  private enqueue<R>(
+    id: string,
+    command: C,
+    context: CommandContext,
+    reply: (state: S, events: AppendedEvent<E>[]) => R,
   ): Promise<Outcome<E, R>> {
     return new Promise((resolve, reject) => {
       const job = { command, context, reply, resolve, reject } as AnyJob<S, C, E>;

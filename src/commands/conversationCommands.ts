@@ -5,7 +5,7 @@ import type { ConversationEvent, Role } from '../domain/events.js';
 import { conversationStream, directConversationId, newId } from '../domain/streams.js';
 import type { EventStore } from '../eventstore/port.js';
 import type { StateCache } from '../eventstore/stateCache.js';
-import { CommandHandler, type CommandContext } from './commandHandler.js';
+import { CommandHandler, type CommandContext, type RemoteExecution } from './commandHandler.js';
 import { conversationDecider } from './conversation.decider.js';
 import type { UserCommands } from './userCommands.js';
 
@@ -17,6 +17,7 @@ export interface ConversationCommandOptions {
    * is the same whichever member opens it, in whichever DC. Alone, every home is `dcId`.
    */
   homeOfUser?: (userId: string) => Promise<string | null>;
+  remote?: RemoteExecution;
 }
 
 export interface SendResult {
@@ -37,7 +38,7 @@ export class ConversationCommands {
     private readonly users: Pick<UserCommands, 'requireUser'>,
     private readonly options: ConversationCommandOptions,
   ) {
-    this.commands = new CommandHandler(store, conversations, conversationDecider, conversationStream, options.dcId);
+    this.commands = new CommandHandler(store, conversations, conversationDecider, conversationStream, options.dcId, options.remote);
   }
 
   async create(
@@ -75,6 +76,11 @@ export class ConversationCommands {
       }
       throw error;
     }
+  }
+
+  /** A command another datacenter forwarded, run as this one's own. */
+  executeCommand(conversationId: string, command: ConversationCommand, ctx: CommandContext) {
+    return this.commands.execute(conversationId, command, ctx);
   }
 
   private async directHome(a: string, b: string): Promise<string> {

@@ -4,7 +4,10 @@ import type { ConversationEvent, UserEvent } from '../domain/events.js';
 import type { UserState } from '../domain/user.js';
 import type { EventStore } from '../eventstore/port.js';
 import type { StateCache } from '../eventstore/stateCache.js';
-import type { CommandContext } from './commandHandler.js';
+import type { ConversationCommand, UserCommand } from '../domain/commands.js';
+import { invalid } from '../domain/errors.js';
+import { parseStreamId } from '../domain/streams.js';
+import type { AppendedEvent, CommandContext, RemoteExecution } from './commandHandler.js';
 import { ConversationAccess } from './conversationAccess.js';
 import { ConversationCommands } from './conversationCommands.js';
 import { UserCommands } from './userCommands.js';
@@ -16,6 +19,8 @@ export interface ServiceOptions {
   usernameReservationTimeoutMs: number;
   /** The datacenter a user registered in (see ConversationCommandOptions). */
   homeOfUser?: (userId: string) => Promise<string | null>;
+  /** With other datacenters: where commands for streams homed elsewhere are sent. */
+  remote?: RemoteExecution;
 }
 
 /**
@@ -49,6 +54,14 @@ export class ChatService {
 
   markDelivered(userId: string, conversationId: string, upToSeq: number, ctx: CommandContext) {
     return this.conversationCommands.markDelivered(userId, conversationId, upToSeq, ctx);
+  }
+
+  /** A command another datacenter forwarded for a stream homed here (see RemoteExecution). */
+  executeHere(streamId: string, command: unknown, ctx: CommandContext): Promise<{ events: AppendedEvent<unknown>[] }> {
+    const stream = parseStreamId(streamId);
+    if (stream?.kind === 'conversation') return this.conversationCommands.executeCommand(stream.id, command as ConversationCommand, ctx);
+    if (stream?.kind === 'user') return this.userCommands.executeCommand(stream.id, command as UserCommand, ctx);
+    throw invalid(`no commands are forwarded for stream ${streamId}`);
   }
 
   removeDevice(userId: string, token: string, ctx: CommandContext) {

@@ -5,7 +5,7 @@ import { newId, usernameStream, userStream } from '../domain/streams.js';
 import type { ConversationSettings, UserState } from '../domain/user.js';
 import type { EventStore, RecordedEvent } from '../eventstore/port.js';
 import type { StateCache } from '../eventstore/stateCache.js';
-import { CommandHandler, eventMetadata, type CommandContext } from './commandHandler.js';
+import { CommandHandler, eventMetadata, type CommandContext, type RemoteExecution } from './commandHandler.js';
 import type { ConversationAccess } from './conversationAccess.js';
 import { DUMMY_HASH, hashPassword, verifyPassword } from './passwords.js';
 import { userDecider } from './user.decider.js';
@@ -14,6 +14,7 @@ export interface UserCommandOptions {
   dcId: string;
   /** A username reservation whose user is still unregistered this long after it was made is abandoned. */
   usernameReservationTimeoutMs: number;
+  remote?: RemoteExecution;
 }
 
 /** Accounts: registration with unique usernames, login lookups, profiles, devices and conversation settings. */
@@ -26,7 +27,7 @@ export class UserCommands {
     private readonly access: ConversationAccess,
     private readonly options: UserCommandOptions,
   ) {
-    this.commands = new CommandHandler(store, users, userDecider, userStream, options.dcId);
+    this.commands = new CommandHandler(store, users, userDecider, userStream, options.dcId, options.remote);
   }
 
   async register(input: { username: string; password: string; displayName?: string }, ctx: CommandContext) {
@@ -123,6 +124,11 @@ export class UserCommands {
       (state) => state.settings.get(conversationId),
     );
     return { settings: outcome.reply, position: outcome.position };
+  }
+
+  /** A command another datacenter forwarded, run as this one's own. */
+  executeCommand(userId: string, command: UserCommand, ctx: CommandContext) {
+    return this.commands.execute(userId, command, ctx);
   }
 
   registerDevice(userId: string, token: string, platform: 'android' | 'ios' | 'web', ctx: CommandContext) {

@@ -2,12 +2,12 @@ import { DomainError, WrongExpectedRevision } from '../domain/errors.js';
 import { delegatingTo } from '../eventstore/delegating.js';
 import type { ExpectedRevision } from '../eventstore/expectedRevision.js';
 import type { AppendResult, EventStore, EventToAppend, RecordedEvent } from '../eventstore/port.js';
-import type { Homes } from './homes.js';
+import { homeNamedBy, type Homes } from './homes.js';
 import type { PeerLink } from './peerLink.js';
 import type { StreamCopier } from './streamCopier.js';
 
 export interface ForwardingOutcomes {
-  /** Counts forwarded appends by outcome: appended, conflict, unavailable, failed. */
+  /** Counts forwarded commands and appends by outcome (see the metric chat_forwarded_commands_total). */
   forwarded(outcome: string): void;
 }
 
@@ -27,45 +27,31 @@ export function forwardingEventStore(
 ): EventStore {
   const { homes, link, copier, outcomes } = deps;
 
-  /** Copies `events` from the home; answers the revision copied up to and the newest local position. */
-  const copyAll = async (home: string, events: RecordedEvent[], copied: { revision: number; position: number }) => {
-    for (const event of events) {
-      const outcome = await copier.copy(home, event);
-      if (outcome.outcome === 'gap' || outcome.outcome === 'diverged') {
-        throw new DomainError('unavailable', `stream ${event.streamId} cannot take revision ${event.revision} from ${home} here: ${outcome.outcome}`);
-      }
-      copied.revision = event.revision;
-      copied.position = Math.max(copied.position, outcome.position);
-    }
-  };
-
   const forward = async (home: string, streamId: string, events: EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> => {
     const knownRevision = typeof expected === 'number' ? expected : -1;
     let answer;
     try {
       answer = await link.append(home, { streamId, events, expected, knownRevision });
     } catch (error) {
-      outcomes.forwarded(error instanceof DomainError && error.code === 'home_dc_unavailable' ? 'unavailable' : 'failed');
+      outcomes.forwarded(error instanceof DomainError && error.code === 'home_dc_unavailable' ? 'unavailable' : 'refused');
       throw error;
     }
     outcomes.forwarded(answer.outcome);
-    const copied = { revision: knownRevision, position: 0 };
-    await copyAll(home, answer.events as RecordedEvent[], copied);
-    if (answer.outcome === 'conflict') throw new WrongExpectedRevision(streamId, expected, answer.revision);
-    // An append larger than one answer: the rest of it is fetched, so the caller's state is all here.
-    while (copied.revision < answer.revision) {
-      const more = await link.readStream(home, streamId, copied.revision + 1, answer.revision - copied.revision);
-      if (more.length === 0) throw new DomainError('unavailable', `${home} did not return ${streamId} up to revision ${answer.revision}`);
-      await copyAll(home, more, copied);
+    const stream = answer.events as RecordedEvent[];
+    if (answer.outcome === 'conflict') {
+      await copier.copyAnswer(home, streamId, stream, knownRevision, knownRevision);
+      throw new WrongExpectedRevision(streamId, expected, answer.revision);
     }
-    return { nextExpectedRevision: answer.revision, position: copied.position };
+    // The caller's state must hold the whole append, also one larger than a single answer.
+    const position = await copier.copyAnswer(home, streamId, stream, knownRevision, answer.revision);
+    return { nextExpectedRevision: answer.revision, position };
   };
 
   return {
     ...delegatingTo(local),
     async append(streamId, events, expected) {
-      const home = await homes.of(streamId, events);
-      return home === homes.self ? local.append(streamId, events, expected) : forward(home, streamId, events, expected);
+      const home = await homes.elsewhere(streamId, homeNamedBy(events[0]));
+      return home ? forward(home, streamId, events, expected) : local.append(streamId, events, expected);
     },
   };
 }

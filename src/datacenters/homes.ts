@@ -24,17 +24,17 @@ export class Homes {
   }
 
   /**
-   * The home of `streamId`. A stream not stored here yet is being created by `creating` (the events of
-   * the append asking), whose first event names its home, or else it is created here.
+   * The home of `streamId`. A stream not stored here yet is being created: at `namedHome` when the
+   * creating command names one (a direct conversation's), else here.
    */
-  async of(streamId: string, creating: readonly EventToAppend[] = []): Promise<string> {
+  async of(streamId: string, namedHome?: string): Promise<string> {
     const parsed = parseStreamId(streamId);
     if (!this.topology.multiple || !parsed) return this.self;
     if (parsed.kind === 'username') return this.topology.usernameHome(parsed.id);
     const cached = this.known.get(streamId);
     if (cached) return cached;
     const [first] = await this.store.readStream(streamId, { maxCount: 1 });
-    if (!first) return homeNamedBy(creating[0]) ?? this.self;
+    if (!first) return namedHome ?? this.self;
     const home = homeNamedBy(first) ?? first.metadata.originDc;
     this.known.set(streamId, home);
     return home;
@@ -55,13 +55,15 @@ export class Homes {
     return home && home !== this.self ? wrongDc(home, this.topology.publicUrl(home)) : null;
   }
 
-  async isHere(streamId: string, creating?: readonly EventToAppend[]): Promise<boolean> {
-    return (await this.of(streamId, creating)) === this.self;
+  /** The home of `streamId` when it is another datacenter, else null. */
+  async elsewhere(streamId: string, namedHome?: string): Promise<string | null> {
+    const home = await this.of(streamId, namedHome);
+    return home === this.self ? null : home;
   }
 }
 
 /** ConversationCreated names the conversation's home; any other first event leaves it to its origin. */
-function homeNamedBy(event: Pick<EventToAppend, 'type' | 'data'> | undefined): string | undefined {
+export function homeNamedBy(event: Pick<EventToAppend, 'type' | 'data'> | undefined): string | undefined {
   if (event?.type !== 'ConversationCreated') return undefined;
   return (event.data as { homeDc?: string }).homeDc;
 }

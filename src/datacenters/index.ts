@@ -1,18 +1,20 @@
 import type { Router } from 'express';
 import type { Logger } from 'pino';
+import type { RemoteExecution } from '../commands/commandHandler.js';
 import type { Config } from '../config.js';
 import type { EventStore } from '../eventstore/port.js';
 import type { Metrics } from '../observability/metrics.js';
 import { forwardingEventStore } from './forwardingEventStore.js';
 import { Homes } from './homes.js';
-import { internalRoutes } from './internalRoutes.js';
+import { internalRoutes, type InternalRouteDeps } from './internalRoutes.js';
+import { remoteCommands } from './remoteCommands.js';
 import { PeerLink } from './peerLink.js';
 import { Signals } from './signals.js';
 import { StreamCopier } from './streamCopier.js';
 import { Topology } from './topology.js';
 
 export { Homes } from './homes.js';
-export { wrongDc, type Signal } from './peerLink.js';
+export { signalSchema, wrongDc, type Signal } from './peerLink.js';
 export { Signals } from './signals.js';
 export { StreamCopier } from './streamCopier.js';
 export { Topology } from './topology.js';
@@ -23,8 +25,12 @@ export interface Datacenters {
   /** What commands write through: the local store, which forwards appends to streams homed elsewhere. */
   commandStore: EventStore;
   signals: Signals;
-  /** With other datacenters: copies their events here, and serves their requests. */
-  linked: { copier: StreamCopier; internalRoutes: Router } | null;
+  /** With other datacenters: copies their events here, sends them commands, and serves their requests. */
+  linked: {
+    copier: StreamCopier;
+    remote: RemoteExecution;
+    internalRoutes(executeHere: InternalRouteDeps['executeHere']): Router;
+  } | null;
 }
 
 /** This datacenter among the others configured (DC_PEERS); alone, every stream is homed here. */
@@ -36,12 +42,10 @@ export function connectDatacenters(config: Config, store: EventStore, metrics: M
   const link = new PeerLink(config.DC_ID, config.DC_PEERS, config.DC_LINK_SECRET!, config.DC_FORWARD_TIMEOUT_MS);
   const copier = new StreamCopier(store, link);
   const signals = new Signals(link, [...config.DC_PEERS.keys()], logger);
-  const commandStore = forwardingEventStore(store, {
-    homes,
-    link,
-    copier,
-    outcomes: { forwarded: (outcome) => metrics.forwardedCommands.inc({ outcome }) },
-  });
-  const routes = internalRoutes({ secret: config.DC_LINK_SECRET!, homes, store, onSignal: (signal) => signals.received(signal) });
-  return { topology, homes, commandStore, signals, linked: { copier, internalRoutes: routes } };
+  const outcomes = { forwarded: (outcome: string) => metrics.forwardedCommands.inc({ outcome }) };
+  const commandStore = forwardingEventStore(store, { homes, link, copier, outcomes });
+  const remote = remoteCommands({ homes, link, copier, outcomes });
+  const routes = (executeHere: InternalRouteDeps['executeHere']) =>
+    internalRoutes({ secret: config.DC_LINK_SECRET!, homes, store, executeHere, onSignal: (signal) => signals.received(signal) });
+  return { topology, homes, commandStore, signals, linked: { copier, remote, internalRoutes: routes } };
 }

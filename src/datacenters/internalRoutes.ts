@@ -1,11 +1,12 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { sameSecret } from '../api/auth.js';
+import type { AppendedEvent, CommandContext } from '../commands/commandHandler.js';
 import { DomainError, WrongExpectedRevision } from '../domain/errors.js';
 import { eventMetadata } from '../domain/events.js';
 import type { EventStore } from '../eventstore/port.js';
-import type { Homes } from './homes.js';
-import type { Signal } from './peerLink.js';
+import { homeNamedBy, type Homes } from './homes.js';
+import { signalSchema, type Signal } from './peerLink.js';
 
 /** Events a home answers with at most at once; the asking DC comes back for the rest. */
 const MAX_EVENTS_PER_ANSWER = 1000;
@@ -24,16 +25,21 @@ const streamRange = z.object({
   maxCount: z.coerce.number().int().min(1).max(MAX_EVENTS_PER_ANSWER).default(MAX_EVENTS_PER_ANSWER),
 });
 
-const signal = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('typing'), conversationId: z.string().min(1), userId: z.string().min(1), typing: z.boolean() }),
-  z.object({ kind: z.literal('presence'), userId: z.string().min(1), online: z.boolean(), lastSeenAt: z.string().nullable() }),
-]);
+export const forwardedCommand = z.object({
+  streamId: z.string().min(1).max(200),
+  // A command as this code's own command handlers take it: the sending DC runs the same code.
+  command: z.looseObject({ type: z.string().min(1) }),
+  context: z.object({ correlationId: z.string().min(1).max(200), causationId: z.string().max(200).optional() }),
+  knownRevision: z.number().int().min(-1),
+});
 
 export interface InternalRouteDeps {
   secret: string;
   homes: Homes;
   /** The local store (never the forwarding one: this DC is the home of what it is asked to append). */
   store: EventStore;
+  /** Runs a command another DC forwarded, for a stream homed here; answers the events it decided. */
+  executeHere(streamId: string, command: unknown, context: CommandContext): Promise<{ events: AppendedEvent<unknown>[] }>;
   onSignal(signal: Signal): void;
 }
 
@@ -42,7 +48,7 @@ export interface InternalRouteDeps {
  * shared DC_LINK_SECRET): forwarded appends to streams homed here, reads of those streams to fill
  * gaps, and ephemeral signals for the sockets held here.
  */
-export function internalRoutes({ secret, homes, store, onSignal }: InternalRouteDeps): Router {
+export function internalRoutes({ secret, homes, store, executeHere, onSignal }: InternalRouteDeps): Router {
   const router = Router();
   router.use('/internal/v1', (req: Request, _res: Response, next: NextFunction) => {
     // The whole header is compared: a secret may hold spaces, which a bearer token may not.
@@ -51,10 +57,27 @@ export function internalRoutes({ secret, homes, store, onSignal }: InternalRoute
   });
   router.use('/internal/v1', express.json({ limit: BODY_LIMIT }));
 
+  const streamAfter = (streamId: string, knownRevision: number) =>
+    store.readStream(streamId, { fromRevision: knownRevision + 1, maxCount: MAX_EVENTS_PER_ANSWER });
+
+  router.post('/internal/v1/commands', async (req, res) => {
+    const { streamId, command, context, knownRevision } = forwardedCommand.parse(req.body);
+    await mustBeHome(homes, streamId, (command as { homeDc?: string }).homeDc);
+    let answer: { events: AppendedEvent<unknown>[]; refused?: { code: string; message: string } };
+    try {
+      answer = { events: (await executeHere(streamId, command, context)).events };
+    } catch (error) {
+      // A refusal is decided here on the newest state: the asking DC gets the stream too, so that it
+      // holds what the refusal was decided on (e.g. the conversation it did not know yet).
+      if (!(error instanceof DomainError) || error.code === 'unavailable') throw error;
+      answer = { events: [], refused: { code: error.code, message: error.message } };
+    }
+    res.json({ ...answer, stream: await streamAfter(streamId, knownRevision) });
+  });
+
   router.post('/internal/v1/append', async (req, res) => {
     const { streamId, events, expected, knownRevision } = forwardedAppend.parse(req.body);
-    const home = await homes.of(streamId, events);
-    if (home !== homes.self) throw new DomainError('conflict', `stream ${streamId} is written by ${home}, not ${homes.self}`);
+    await mustBeHome(homes, streamId, homeNamedBy(events[0]));
     // The home is the writer: the events are its own from here on, and so published from its topic.
     const own = events.map((e) => ({ ...e, metadata: { ...e.metadata, originDc: homes.self } }));
     let outcome: 'appended' | 'conflict';
@@ -66,8 +89,7 @@ export function internalRoutes({ secret, homes, store, onSignal }: InternalRoute
       if (!(error instanceof WrongExpectedRevision)) throw error;
       [outcome, revision] = ['conflict', error.actual];
     }
-    const after = await store.readStream(streamId, { fromRevision: knownRevision + 1, maxCount: MAX_EVENTS_PER_ANSWER });
-    res.json({ outcome, revision, events: after });
+    res.json({ outcome, revision, events: await streamAfter(streamId, knownRevision) });
   });
 
   router.get('/internal/v1/streams/:streamId', async (req, res) => {
@@ -76,8 +98,14 @@ export function internalRoutes({ secret, homes, store, onSignal }: InternalRoute
   });
 
   router.post('/internal/v1/signals', (req, res) => {
-    onSignal(signal.parse(req.body));
+    onSignal(signalSchema.parse(req.body));
     res.status(204).end();
   });
   return router;
+}
+
+/** A DC asking here must agree that this is the home; if not, their configurations differ. */
+async function mustBeHome(homes: Homes, streamId: string, namedHome: string | undefined): Promise<void> {
+  const home = await homes.of(streamId, namedHome);
+  if (home !== homes.self) throw new DomainError('conflict', `stream ${streamId} is written by ${home}, not ${homes.self}`);
 }

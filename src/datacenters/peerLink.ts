@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { DomainError } from '../domain/errors.js';
+import type { CommandContext } from '../commands/commandHandler.js';
+import { DomainError, isDomainErrorCode } from '../domain/errors.js';
 import { eventMetadata } from '../domain/events.js';
 import type { ExpectedRevision } from '../eventstore/expectedRevision.js';
 import type { EventToAppend, RecordedEvent } from '../eventstore/port.js';
@@ -51,15 +52,38 @@ export interface ForwardedAppend {
 const streamAnswer = z.object({ events: z.array(linkedEvent) });
 
 /** The signals another DC relays to the sockets it holds (see Signals). */
-export type Signal =
-  | { kind: 'typing'; conversationId: string; userId: string; typing: boolean }
-  | { kind: 'presence'; userId: string; online: boolean; lastSeenAt: string | null };
+export const signalSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('typing'), conversationId: z.string().min(1), userId: z.string().min(1), typing: z.boolean() }),
+  z.object({ kind: z.literal('presence'), userId: z.string().min(1), online: z.boolean(), lastSeenAt: z.string().nullable() }),
+]);
+export type Signal = z.infer<typeof signalSchema>;
+
+export interface ForwardedCommand {
+  streamId: string;
+  command: unknown;
+  context: CommandContext;
+  /** The caller holds the stream up to here: the answer carries the events after it. */
+  knownRevision: number;
+}
+
+/** What a home answers to a forwarded command: the events it decided, and the stream after `knownRevision`. */
+export const commandAnswer = z.object({
+  refused: z.object({ code: z.string(), message: z.string() }).optional(),
+  events: z.array(z.object({ event: z.object({ type: z.string(), data: z.unknown() }), seq: z.number().int().nonnegative(), at: z.string(), eventId: z.string() })),
+  stream: z.array(linkedEvent),
+});
+export type CommandAnswer = z.infer<typeof commandAnswer>;
 
 /**
  * The authenticated HTTP link to the other datacenters' apps. Any failure to get an answer (refused,
  * timed out, a 5xx) means the peer is out of reach: HomeUnavailable, which the API answers with 503
  * `home_dc_unavailable`. A 4xx is the peer refusing the request, passed on as its DomainError.
  */
+/** The home's refusal is the client's answer (not_a_member, conflict, ...), told as the home told it. */
+export function refusal({ code, message }: { code?: string; message?: string }): DomainError {
+  return new DomainError(code && isDomainErrorCode(code) ? code : 'misconfigured', message ?? 'refused by another datacenter');
+}
+
 export class PeerLink {
   constructor(
     private readonly self: string,
@@ -70,6 +94,10 @@ export class PeerLink {
 
   async append(dc: string, request: ForwardedAppend): Promise<AppendAnswer> {
     return appendAnswer.parse(await this.call(dc, '/internal/v1/append', { method: 'POST', body: JSON.stringify(request) }));
+  }
+
+  async command(dc: string, request: ForwardedCommand): Promise<CommandAnswer> {
+    return commandAnswer.parse(await this.call(dc, '/internal/v1/commands', { method: 'POST', body: JSON.stringify(request) }));
   }
 
   async readStream(dc: string, streamId: string, fromRevision: number, maxCount: number): Promise<RecordedEvent[]> {
@@ -98,8 +126,7 @@ export class PeerLink {
     const body = (await response.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
     if (response.status >= 500 || body === null) throw new HomeUnavailable(dc);
     if (!response.ok) {
-      const code = body.error?.code === 'not_found' ? 'not_found' : 'misconfigured';
-      throw new DomainError(code, `datacenter ${dc} refused: ${body.error?.message ?? response.status}`);
+      throw refusal(body.error ?? { code: 'misconfigured', message: `datacenter ${dc} refused with ${response.status}` });
     }
     return body;
   }

@@ -1,3 +1,4 @@
+import { DomainError } from '../domain/errors.js';
 import type { AppendAtOutcome, EventStore, RecordedEvent } from '../eventstore/port.js';
 import type { PeerLink } from './peerLink.js';
 
@@ -23,6 +24,29 @@ export class StreamCopier {
     if (outcome.outcome !== 'gap') return outcome;
     const filled = await this.fill(home, event.streamId, outcome.lastRevision + 1, event.revision);
     return filled ?? this.appendAt(event);
+  }
+
+  /**
+   * Copies what a home answered (`events`, the stream after `knownRevision`), then fetches the rest up
+   * to `untilRevision`: afterwards the stream is here at least that far. Answers the newest local
+   * position copied (0 when nothing was).
+   */
+  async copyAnswer(home: string, streamId: string, events: RecordedEvent[], knownRevision: number, untilRevision: number): Promise<number> {
+    let copiedUpTo = knownRevision;
+    let position = 0;
+    for (let batch = events; ; ) {
+      for (const event of batch) {
+        const outcome = await this.copy(home, event);
+        if (outcome.outcome === 'gap' || outcome.outcome === 'diverged') {
+          throw new DomainError('unavailable', `stream ${streamId} cannot take revision ${event.revision} from ${home} here: ${outcome.outcome}`);
+        }
+        copiedUpTo = Math.max(copiedUpTo, event.revision);
+        position = Math.max(position, outcome.position);
+      }
+      if (copiedUpTo >= untilRevision) return position;
+      batch = await this.link.readStream(home, streamId, copiedUpTo + 1, Math.min(FILL_BATCH, untilRevision - copiedUpTo));
+      if (batch.length === 0) throw new DomainError('unavailable', `${home} did not return ${streamId} up to revision ${untilRevision}`);
+    }
   }
 
   /** Copies revisions [from, until) from the home; answers the first outcome that stops it, or null. */

@@ -2,27 +2,34 @@
  * Domain errors are typed values. Each carries a stable `code`; the API and the gateway map
  * codes to HTTP statuses and WS error frames in one place (src/api/errors.ts).
  */
-export type DomainErrorCode =
-  | 'validation_failed'
-  | 'unauthenticated'
-  | 'forbidden'
-  | 'not_a_member'
-  | 'not_found'
-  | 'conflict'
-  | 'wrong_expected_revision'
-  | 'username_taken'
-  | 'too_large'
+const DOMAIN_ERROR_CODES = [
+  'validation_failed',
+  'unauthenticated',
+  'forbidden',
+  'not_a_member',
+  'not_found',
+  'conflict',
+  'wrong_expected_revision',
+  'username_taken',
+  'too_large',
   /** An upload whose content (sniffed, not as declared) is not a type the service stores. */
-  | 'unsupported_media_type'
-  | 'rate_limited'
-  | 'unknown_event_version'
-  | 'unavailable'
+  'unsupported_media_type',
+  'rate_limited',
+  'unknown_event_version',
+  'unavailable',
   /** The stream is written by another datacenter, out of reach now: nothing was stored. */
-  | 'home_dc_unavailable'
+  'home_dc_unavailable',
   /** The user belongs to another datacenter: the client should move there. */
-  | 'wrong_dc'
+  'wrong_dc',
   /** The service is set up wrongly (e.g. the event store refuses its credentials): retrying does not help. */
-  | 'misconfigured';
+  'misconfigured',
+] as const;
+
+export type DomainErrorCode = (typeof DOMAIN_ERROR_CODES)[number];
+
+
+/** True for a code a DomainError may carry (an answer from another datacenter names one). */
+export const isDomainErrorCode = (code: string): code is DomainErrorCode => (DOMAIN_ERROR_CODES as readonly string[]).includes(code);
 
 export class DomainError extends Error {
   constructor(

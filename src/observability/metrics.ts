@@ -62,12 +62,14 @@ export function createMetrics(): Metrics {
 /** Cross-datacenter replication, from the sync consumer and the forwarding of commands. */
 function replicationMetrics(registers: Registry[]) {
   const forwardedCommands = new Counter({
-    name: 'chat_forwarded_appends_total',
-    help: 'Appends forwarded to the home datacenter of their stream, by outcome: appended, conflict (decided again here), unavailable, failed',
+    name: 'chat_forwarded_commands_total',
+    help:
+      'Commands and appends forwarded to the home datacenter of their stream, by outcome: decided (a command the home ran), ' +
+      'appended, conflict (an append decided again here), refused (the home said no), unavailable (no answer)',
     labelNames: ['outcome'],
     registers,
   });
-  for (const outcome of ['appended', 'conflict', 'unavailable', 'failed']) forwardedCommands.inc({ outcome }, 0);
+  for (const outcome of ['decided', 'appended', 'conflict', 'refused', 'unavailable']) forwardedCommands.inc({ outcome }, 0);
   return {
     forwardedCommands,
     replicationLagEvents: new Gauge({

@@ -82,8 +82,9 @@ describe('two people, two datacenters', () => {
     direct = await createConversation(suite.stack, alice, [bob]);
     await known(suite.stack, 'dc2', alice);
     bobWs = await connect(bob);
-    aliceWs = await connect(alice);
     await eventually('the conversation in bob\'s list at dc2', () => conversationIn(bob, direct.conversationId), Boolean);
+    // Presence goes to contacts: alice comes online once dc2 knows bob is hers.
+    aliceWs = await connect(alice);
 
     const sent = await api(alice).send(alice, direct.conversationId, 'hi bob, from dc1');
     assert.equal(sent.status, 201);
@@ -102,10 +103,11 @@ describe('two people, two datacenters', () => {
   it('unread counts are right in each DC, and read markers cross', async () => {
     const second = await api(alice).send(alice, direct.conversationId, 'are you there?');
     await eventAt(bobWs, direct.conversationId, second.body.seq);
-    const bobsView = await eventually('two unread at dc2', () => conversationIn(bob, direct.conversationId), (c) => c?.unreadCount === 2);
+    // Sending reads the conversation up to one's own message: bob has read up to his reply.
+    const bobsView = await eventually('one unread at dc2', () => conversationIn(bob, direct.conversationId), (c) => c?.unreadCount === 1);
     assert.equal(bobsView.lastSeq, second.body.seq);
-    const alicesView = await eventually('one unread at dc1', () => conversationIn(alice, direct.conversationId), (c) => c?.lastSeq === second.body.seq);
-    assert.equal(alicesView.unreadCount, 1);
+    const alicesView = await eventually('nothing unread at dc1', () => conversationIn(alice, direct.conversationId), (c) => c?.lastSeq === second.body.seq);
+    assert.equal(alicesView.unreadCount, 0);
 
     const read = await api(bob).request('POST', `/v1/conversations/${direct.conversationId}/read`, { token: bob.token, body: { upToSeq: second.body.seq } });
     assert.equal(read.status, 200, JSON.stringify(read.body));
@@ -155,8 +157,8 @@ describe('two people, two datacenters', () => {
     }
     const inbox = (person: Person, unread: number) =>
       eventually(`${person.name}'s unread count at ${person.dc}`, () => conversationIn(person, group.conversationId), (c) => c?.unreadCount === unread);
-    // Everyone has the other two's messages unread; own messages never count.
-    await Promise.all([inbox(alice, 2), inbox(bob, 2), inbox(carol, 2)]);
+    // Sending reads the conversation up to one's own message: alice has bob's and carol's unread, bob carol's.
+    await Promise.all([inbox(alice, 2), inbox(bob, 1), inbox(carol, 0)]);
   });
 
   it('afterwards both DCs hold the same streams, and each DC\'s read models equal a rebuild from its own store', async () => {
