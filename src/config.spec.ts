@@ -15,6 +15,26 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({ PORT: 'eighty' }), (e: Error) => e instanceof ConfigError && /^invalid configuration: PORT="eighty"/.test(e.message) && !e.message.includes('\n'));
     assert.throws(() => loadConfig({ EVENT_STORE: 'postgres' }), /EVENT_STORE/);
   });
+  it('reads the other datacenters as id=url pairs and refuses a multi-DC setup missing what it needs', () => {
+    const multi = {
+      DC_ID: 'dc1',
+      DC_PEERS: 'dc2=http://dc2-app:8080/, dc3=https://dc3.example.com',
+      DC_LINK_SECRET: 'l'.repeat(32),
+      AUTH_SECRET: 'a'.repeat(32),
+      REPLICATION: 'kafka',
+      KAFKA_BROKERS: 'kafka:9092',
+    };
+    const config = loadConfig(multi);
+    assert.deepEqual([...config.DC_PEERS], [['dc2', 'http://dc2-app:8080'], ['dc3', 'https://dc3.example.com']]);
+    assert.equal(loadConfig({}).DC_PEERS.size, 0);
+    assert.throws(() => loadConfig({ ...multi, DC_PEERS: 'dc2' }), /DC_PEERS takes id=http\(s\):\/\/host:port pairs/);
+    assert.throws(() => loadConfig({ ...multi, DC_PEERS: 'dc2=ftp://x' }), /DC_PEERS/);
+    assert.throws(() => loadConfig({ ...multi, DC_LINK_SECRET: undefined }), /DC_LINK_SECRET is required with DC_PEERS/);
+    assert.throws(() => loadConfig({ ...multi, AUTH_SECRET: undefined }), /AUTH_SECRET is required with DC_PEERS/);
+    assert.throws(() => loadConfig({ ...multi, REPLICATION: 'off' }), /REPLICATION=kafka is required with DC_PEERS/);
+    assert.throws(() => loadConfig({ ...multi, DC_PEERS: 'dc1=http://self:8080' }), /lists this datacenter \(dc1\) itself/);
+    assert.throws(() => loadConfig({ ...multi, DC_LINK_SECRET: 'short' }), (e: Error) => /DC_LINK_SECRET/.test(e.message) && !e.message.includes('short'));
+  });
   it('drops a silent socket within 30 s by default, pinging at most every half timeout', () => {
     const config = loadConfig({});
     assert.equal(config.PRESENCE_TIMEOUT_MS, 30_000);

@@ -4,11 +4,12 @@ import { fanout } from './fanout.js';
 import { flood } from './flood.js';
 import { idle } from './idle.js';
 import { media } from './media.js';
+import { multidc } from './multidc.js';
 import { rebuild } from './rebuild.js';
 import type { Scenario } from './types.js';
 
 export type { Options } from './types.js';
 
 /** In the order a full run executes them. */
-export const scenarios = { direct, fanout, idle, rebuild, convlist, flood, media } satisfies Record<string, Scenario>;
+export const scenarios = { direct, fanout, idle, rebuild, convlist, flood, media, multidc } satisfies Record<string, Scenario>;
 export type ScenarioName = keyof typeof scenarios;
