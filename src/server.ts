@@ -28,6 +28,7 @@ import { startReplication, type Replication } from './replication/index.js';
 import { PUBLISHER_CHECKPOINT } from './replication/publisher.js';
 import type { ReplicationStatusStore } from './replication/replicationStatus.js';
 import { closeRedis, connectRedis } from './shared/redis.js';
+import { InstanceBus, RedisPresence } from './instances/index.js';
 import { retryPolicies, withRetry } from './shared/retry.js';
 import { FcmSender, PushWorker, PUSH_CHECKPOINT, fcmOptionsFromConfig, type FcmOptions } from './push/index.js';
 import { openStores } from './stores.js';
@@ -150,9 +151,12 @@ export async function startServer(
   });
   const lags = async () => (await checkpointLags(store, await readStore.checkpoints())).lags;
   observeProjectionLag(metrics, lags);
+  // Typing and presence reach the sockets on the other instances through Redis, when there is one.
+  const instances = redis ? InstanceBus.overRedis(redis, config.REDIS_KEY_PREFIX, holder, logger) : InstanceBus.alone(logger);
   const presence = new PresenceTracker({
     notifyIntervalMs: config.PRESENCE_NOTIFY_INTERVAL_MS,
     store: readStore,
+    shared: redis ? new RedisPresence(redis, holder) : undefined,
     onError: (err) => logger.error({ err }, 'presence failed'),
   });
   const app = createApp(
@@ -189,6 +193,7 @@ export async function startServer(
     flood: { rate: config.WS_FRAME_RATE, burst: config.WS_FRAME_BURST, closeAfter: config.WS_FLOOD_CLOSE_AFTER },
     homes: datacenters.homes,
     signals: datacenters.signals,
+    instances,
   });
   await gateway.start(http);
   observeConnections(metrics, gateway);
@@ -235,6 +240,7 @@ export async function startServer(
       http.closeIdleConnections();
       await stopped;
       await replicationLease?.stop();
+      instances.close();
       if (redis) await closeRedis(redis);
       // What the drained commands appended reaches the read models (and their checkpoints) now,
       // rather than at the next start.

@@ -6,6 +6,7 @@ import type { ChatService } from '../commands/service.js';
 import type { Homes, Signal, Signals } from '../datacenters/index.js';
 import type { EventStore, Subscription } from '../eventstore/port.js';
 import type { ConversationFeed } from '../feed/index.js';
+import type { InstanceBus } from '../instances/index.js';
 import type { ContactQueries, ConversationQueries, InboxQueries } from '../projections/ports.js';
 import { announcePresence, forwardTyping, type EphemeralFanOutDeps } from './ephemeralFanOut.js';
 import { EventFanOut } from './fanOut.js';
@@ -39,6 +40,8 @@ export interface GatewayDeps {
   homes: Pick<Homes, 'misplaced'>;
   /** Typing and presence to and from the other datacenters. */
   signals: Signals;
+  /** Typing and presence to and from the other instances of this datacenter. */
+  instances: Pick<InstanceBus, 'relay' | 'onSignal'>;
 }
 
 /**
@@ -59,7 +62,7 @@ export class Gateway {
     this.ephemeral = { ...deps, hub: this.hub, typingTtlMs: deps.typing.ttlMs };
     this.typing = new TypingTracker(deps.typing, (conversationId, userId, typing) => {
       this.typingHere(conversationId, userId, typing);
-      deps.signals.relay({ kind: 'typing', conversationId, userId, typing });
+      this.spread({ kind: 'typing', conversationId, userId, typing });
     });
     this.fanOut = new EventFanOut({ hub: this.hub, writeSide: deps.service.conversations, presence: deps.presence, typing: this.typing });
     const syncDeps = { ...deps, livePosition: () => this.fanOut.position };
@@ -80,9 +83,21 @@ export class Gateway {
     this.hub.listen(server);
     this.deps.presence.onAnnounce((userId, view) => {
       this.presenceHere(userId, view);
-      this.deps.signals.relay({ kind: 'presence', userId, ...view });
+      this.spread({ kind: 'presence', userId, ...view });
     });
-    this.deps.signals.onSignal((signal) => this.fromElsewhere(signal));
+    // What another DC relayed reached one instance here (its load balancer chose it): that one passes
+    // it on to its sibling instances, which take it as from another DC too.
+    this.deps.signals.onSignal((signal) => {
+      this.fromElsewhere(signal, true);
+      this.deps.instances.relay(signal, true);
+    });
+    this.deps.instances.onSignal((signal, fromAnotherDc) => this.fromElsewhere(signal, fromAnotherDc));
+  }
+
+  /** What happened on this instance, to the sockets on every other instance and in every other DC. */
+  private spread(signal: Signal): void {
+    this.deps.signals.relay(signal);
+    this.deps.instances.relay(signal);
   }
 
   private typingHere(conversationId: string, userId: string, typing: boolean): void {
@@ -93,11 +108,15 @@ export class Gateway {
     announcePresence(this.ephemeral, userId, view).catch((err) => this.deps.logger.error({ err }, 'presence fan-out failed'));
   }
 
-  /** A signal relayed by another datacenter goes to the sockets here, and no further. */
-  private fromElsewhere(signal: Signal): void {
+  /**
+   * A signal from elsewhere goes to the sockets here, and no further. The presence another DC
+   * announced is remembered here; a sibling instance's needs not be, the DC-wide state is shared
+   * (see SharedPresence).
+   */
+  private fromElsewhere(signal: Signal, fromAnotherDc: boolean): void {
     if (signal.kind === 'typing') return this.typingHere(signal.conversationId, signal.userId, signal.typing);
     const view = { online: signal.online, lastSeenAt: signal.lastSeenAt };
-    this.deps.presence.heard(signal.userId, view);
+    if (fromAnotherDc) this.deps.presence.heard(signal.userId, view);
     this.presenceHere(signal.userId, view);
   }
 

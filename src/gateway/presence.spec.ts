@@ -38,9 +38,9 @@ describe('presence tracker', () => {
     tracker.connected('a');
     tracker.connected('a');
     tracker.disconnected('a');
-    assert.equal(tracker.isOnline('a'), true);
+    assert.equal(tracker.hasSocketHere('a'), true);
     tracker.disconnected('a');
-    assert.equal(tracker.isOnline('a'), false);
+    assert.equal(tracker.hasSocketHere('a'), false);
     await settle();
     assert.deepEqual(
       announced.map(([u, v]) => [u, v.online]),

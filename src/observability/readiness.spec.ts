@@ -34,7 +34,7 @@ describe('judgeRedis', () => {
     assert.equal(judgeRedis('ready'), null);
     assert.equal(
       judgeRedis('reconnecting'),
-      'Redis unreachable (reconnecting): rate limits are per instance and token revocations are not checked',
+      'Redis unreachable (reconnecting): rate limits, presence and typing are per instance and token revocations are not checked',
     );
   });
 });

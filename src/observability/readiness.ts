@@ -14,12 +14,13 @@ export function judgeLags(lags: CheckpointLag[], maxLagSeconds: number): Readine
 }
 
 /**
- * Redis away does not stop serving (limits and revocation checks degrade, see RateLimits and
- * RedisRevocationStore): /readyz names it as degraded but stays ready, since every instance shares
- * the one Redis and a load balancer that dropped them all would stop the service it should keep.
+ * Redis away does not stop serving (limits, revocation checks, presence and typing degrade, see
+ * RateLimits, RedisRevocationStore, PresenceTracker and InstanceBus): /readyz names it as degraded
+ * but stays ready, since every instance shares the one Redis and a load balancer that dropped them
+ * all would stop the service it should keep.
  */
 export function judgeRedis(status: string): string | null {
-  return status === 'ready' ? null : `Redis unreachable (${status}): rate limits are per instance and token revocations are not checked`;
+  return status === 'ready' ? null : `Redis unreachable (${status}): rate limits, presence and typing are per instance and token revocations are not checked`;
 }
 
 /** /readyz: Redis (when configured) and the stores answer, and the projections are within the lag bound. */

@@ -20,7 +20,8 @@ export interface PushWorkerDeps {
   service: ChatService;
   /** Closed by the worker when it stops. */
   sender: PushSender;
-  isOnline(userId: string): boolean;
+  /** Online on any instance of the datacenter: push runs on one of them, sockets are on all. */
+  isOnline(userId: string): Promise<boolean>;
   /** Only a user's home datacenter knows whether they are online, so only it pushes to them. */
   pushesHere(userId: string): Promise<boolean>;
   logger: Logger;
@@ -149,7 +150,7 @@ export class PushWorker {
     const candidates: Recipient[] = [];
     for (const userId of memberIds) {
       // Only offline members can get a push, so only their user states are loaded.
-      if (this.deps.isOnline(userId) || !(await this.deps.pushesHere(userId))) continue;
+      if ((await this.deps.isOnline(userId)) || !(await this.deps.pushesHere(userId))) continue;
       const { state: user } = await users.load(userId);
       candidates.push({
         userId,

@@ -5,9 +5,9 @@ import type { Logger } from 'pino';
 const COMMAND_TIMEOUT_MS = 1000;
 
 /**
- * A client for the state instances share (revocations, rate limits). Redis being away must not hold
- * requests: commands are refused at once while disconnected (no offline queue, one retry) and the
- * callers degrade. The client keeps reconnecting in the background; the log says when Redis goes
+ * A client for the state instances share (revocations, rate limits, presence, typing). Redis being
+ * away must not hold requests: commands are refused at once while disconnected (no offline queue,
+ * one retry) and the callers degrade. The client keeps reconnecting in the background; the log says when Redis goes
  * away and when it is back, once per outage (ioredis emits `error` on every failed reconnect).
  *
  * Resolves once the first connection attempt has settled, either way: a Redis that is up is in use
@@ -24,12 +24,12 @@ export async function connectRedis(url: string, keyPrefix: string, logger: Logge
   redis.on('error', (err) => {
     if (away) return;
     away = true;
-    logger.warn({ err }, 'Redis is away: rate limits are per instance and token revocations are not checked until it is back');
+    logger.warn({ err }, 'Redis is away: rate limits, presence and typing are per instance and token revocations are not checked until it is back');
   });
   redis.on('ready', () => {
     if (!away) return;
     away = false;
-    logger.info('Redis is back: rate limits and token revocations are shared again');
+    logger.info('Redis is back: rate limits, presence, typing and token revocations are shared again');
   });
   await new Promise<void>((resolve) => {
     const settled = () => {

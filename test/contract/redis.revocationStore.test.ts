@@ -34,7 +34,7 @@ describe('Redis revocation store while Redis is away', () => {
       assert.equal(await store.isRevoked(randomUUID()), false);
       assert.equal(await store.isRevoked(randomUUID()), false);
       assert.deepEqual(warnings, [
-        'Redis is away: rate limits are per instance and token revocations are not checked until it is back',
+        'Redis is away: rate limits, presence and typing are per instance and token revocations are not checked until it is back',
         'token revocations cannot be checked: tokens are accepted until Redis answers',
       ]);
     } finally {

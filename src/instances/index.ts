@@ -1,0 +1,2 @@
+export { InstanceBus, type SignalListener } from './bus.js';
+export { PRESENCE_EXPIRY_MS, RedisPresence } from './presence.js';
