@@ -34,6 +34,8 @@ const serviceSchema = z.object({
 const compose = z.object({ services: z.record(z.string(), serviceSchema) }).parse(parse(read('docker-compose.yml')));
 const services = compose.services;
 const DCS = ['dc1', 'dc2'] as const;
+/** The app instances of a datacenter, behind its load balancer `lb-<dc>`. */
+const appsOf = (dc: string) => [`app-${dc}-1`, `app-${dc}-2`];
 
 function service(name: string) {
   const s = services[name];
@@ -64,16 +66,18 @@ function hostPort(spec: string): string {
 const kafkaVersionOfTestLane = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(read('test/infra/pom.xml'))?.[1];
 
 describe('docker-compose.yml (production profile)', () => {
-  it('has EventStoreDB, MongoDB, Kafka, Redis, an object store and the app in each of dc1 and dc2, and MirrorMaker 2 and the media sync between them', () => {
-    for (const dc of DCS) for (const kind of ['eventstore', 'mongo', 'kafka', 'redis', 's3', 'app']) service(`${kind}-${dc}`);
+  it('has EventStoreDB, MongoDB, Kafka, Redis, an object store and two app instances behind a load balancer in each of dc1 and dc2, and MirrorMaker 2 and the media sync between them', () => {
+    for (const dc of DCS) for (const kind of ['eventstore', 'mongo', 'kafka', 'redis', 's3', 'lb']) service(`${kind}-${dc}`);
+    for (const dc of DCS) appsOf(dc).forEach(service);
     service('mirror-maker');
     assert.deepEqual(service('media-sync').networks, [...DCS]);
   });
 
   for (const dc of DCS) {
-    it(`configures app-${dc} with ${dc}'s own stores, as a configuration the app accepts`, () => {
-      const app = service(`app-${dc}`);
-      const env = app.environment;
+    it(`configures ${dc}'s app instances alike, with ${dc}'s own stores, as a configuration the app accepts`, () => {
+      const [first, second] = appsOf(dc).map(service);
+      assert.deepEqual(second!.environment, first!.environment, 'instances of one DC differ in nothing');
+      const env = first!.environment;
       assert.equal(env.DC_ID, dc);
       assert.equal(env.EVENT_STORE, 'esdb');
       assert.equal(env.READ_STORE, 'mongo');
@@ -106,20 +110,60 @@ describe('docker-compose.yml (production profile)', () => {
       // Presigned URLs name the port clients reach the DC's object store on.
       assert.ok(service(`s3-${dc}`).ports.map(hostPort).includes(new URL(config.MEDIA_S3_PUBLIC_ENDPOINT ?? '').port));
       assert.equal(config.DC_ID, dc);
-      assert.equal(config.PORT, Number(app.ports.length && app.ports[0]!.split(':').at(-1)));
+      // The load balancer forwards to every instance of the DC, on the port it listens on.
+      const lb = service(`lb-${dc}`).environment;
+      assert.deepEqual([lb.APP_1, lb.APP_2], appsOf(dc).map((app) => `${app}:${config.PORT}`));
       assert.deepEqual([config.EVENT_STORE, config.READ_STORE, config.REPLICATION, config.MEDIA_STORE], ['esdb', 'mongo', 'kafka', 's3']);
     });
 
-    it(`starts app-${dc} only once ${dc}'s stores are healthy, on ${dc}'s network alone`, () => {
-      const app = service(`app-${dc}`);
-      for (const dependency of [`eventstore-${dc}`, `mongo-${dc}`, `kafka-${dc}`, `redis-${dc}`, `s3-${dc}`]) {
-        assert.equal(app.depends_on[dependency]?.condition, 'service_healthy', `app-${dc} waits for ${dependency}`);
-        assert.deepEqual(service(dependency).networks, [dc]);
+    it(`starts ${dc}'s app instances only once ${dc}'s stores are healthy, and its load balancer once they are`, () => {
+      for (const name of appsOf(dc)) {
+        const app = service(name);
+        for (const dependency of [`eventstore-${dc}`, `mongo-${dc}`, `kafka-${dc}`, `redis-${dc}`, `s3-${dc}`]) {
+          assert.equal(app.depends_on[dependency]?.condition, 'service_healthy', `${name} waits for ${dependency}`);
+          assert.deepEqual(service(dependency).networks, [dc], `${dependency} is on ${dc}'s network alone`);
+        }
+        assert.deepEqual(app.networks, [dc, 'link'], `${name} reaches the other DC through the link network`);
+        assert.ok(app.healthcheck?.test.join(' ').includes('/healthz'), `${name} is checked through /healthz`);
+        assert.equal(service(`lb-${dc}`).depends_on[name]?.condition, 'service_healthy');
       }
-      assert.deepEqual(app.networks, [dc]);
-      assert.ok(app.healthcheck?.test.join(' ').includes('/healthz'), `app-${dc} is checked through /healthz`);
+      assert.deepEqual(service(`lb-${dc}`).networks, [dc, 'link']);
+    });
+
+    it(`gives ${dc}'s apps the other datacenters through their load balancers, with the settings a linked DC needs`, () => {
+      const config = loadConfig(service(appsOf(dc)[0]!).environment);
+      const others = DCS.filter((d) => d !== dc);
+      assert.deepEqual([...config.DC_PEERS.keys()], others);
+      for (const other of others) {
+        const peer = new URL(config.DC_PEERS.get(other)!);
+        assert.equal(peer.hostname, `lb-${other}`);
+        assert.equal(peer.port, new URL(`http://${service(`lb-${other}`).environment.APP_1}`).port, 'the load balancer listens where the apps do');
+      }
+      // Clients are sent to the host port each DC's load balancer is published on.
+      for (const d of DCS) assert.equal(new URL(config.DC_PUBLIC_URLS.get(d)!).port, hostPort(service(`lb-${d}`).ports[0]!).split(':').at(-1));
     });
   }
+
+  it('uses one AUTH_SECRET and one DC_LINK_SECRET on every app instance of every DC', () => {
+    const apps = DCS.flatMap(appsOf).map((name) => service(name).environment);
+    for (const key of ['AUTH_SECRET', 'DC_LINK_SECRET']) assert.equal(new Set(apps.map((env) => env[key])).size, 1, key);
+  });
+
+  it('balances each DC over both its instances, WebSocket upgrades included', () => {
+    for (const dc of DCS) {
+      const lb = service(`lb-${dc}`);
+      const mount = lb.volumes.find((v) => v.split(':')[1] === '/etc/nginx/templates/default.conf.template');
+      assert.ok(mount, 'the configuration is mounted as the image’s template');
+      const conf = read(mount.split(':')[0]!.replace(/^\.\//, ''));
+      const upstream = /upstream app \{([\s\S]*?)\n\}/.exec(conf)?.[1] ?? '';
+      assert.deepEqual([...upstream.matchAll(/server \$\{(\w+)\}/g)].map((m) => m[1]), ['APP_1', 'APP_2']);
+      assert.match(conf, /proxy_pass http:\/\/app;/);
+      assert.match(conf, /proxy_http_version 1\.1;/);
+      assert.match(conf, /proxy_set_header Upgrade \$http_upgrade;/);
+      assert.match(conf, /proxy_set_header Connection \$connection_upgrade;/);
+      assert.ok(lb.healthcheck?.test.join(' ').includes('/healthz'));
+    }
+  });
 
   it('has a healthcheck on every service another one waits for', () => {
     for (const [name, s] of Object.entries(services)) {
@@ -141,12 +185,13 @@ describe('docker-compose.yml (production profile)', () => {
     for (const base of bases) assert.ok(pinned(base), `Dockerfile uses ${base}`);
   });
 
-  it('publishes each app on a host port of its own, and dc1 EventStoreDB for the contract suite', () => {
+  it('publishes each DC on a host port of its own through its load balancer, and dc1 EventStoreDB for the contract suite', () => {
     const published = Object.values(services).flatMap((s) => s.ports.map(hostPort));
     assert.equal(new Set(published).size, published.length, `host ports collide: ${published.join(', ')}`);
-    const appPorts = DCS.map((dc) => service(`app-${dc}`).ports.map(hostPort));
-    for (const ports of appPorts) assert.equal(ports.length, 1);
-    assert.notEqual(appPorts[0]![0], appPorts[1]![0]);
+    const lbPorts = DCS.map((dc) => service(`lb-${dc}`).ports.map(hostPort));
+    for (const ports of lbPorts) assert.equal(ports.length, 1);
+    assert.notEqual(lbPorts[0]![0], lbPorts[1]![0]);
+    for (const dc of DCS) for (const app of appsOf(dc)) assert.deepEqual(service(app).ports, [], `${app} is reached through lb-${dc} only`);
     assert.deepEqual(service('eventstore-dc1').ports.map(hostPort), ['127.0.0.1:2113']);
   });
 
@@ -170,7 +215,7 @@ describe('docker-compose.yml (production profile)', () => {
     assert.deepEqual(properties.get('clusters')?.split(',').map((c) => c.trim()), [...DCS]);
     const consumed = /^im\.[a-z0-9-]+\.events$/;
     for (const [from, to] of [['dc1', 'dc2'], ['dc2', 'dc1']] as const) {
-      assert.equal(properties.get(`${from}.bootstrap.servers`), service(`app-${from}`).environment.KAFKA_BROKERS);
+      assert.equal(properties.get(`${from}.bootstrap.servers`), service(`app-${from}-1`).environment.KAFKA_BROKERS);
       assert.equal(properties.get(`${from}->${to}.enabled`), 'true');
       const topics = (properties.get(`${from}->${to}.topics`) ?? '').split(',').map((t) => new RegExp(`^(?:${t.trim()})$`));
       const mirrored = (topic: string) => topics.some((t) => t.test(topic));
@@ -195,7 +240,7 @@ describe('Dockerfile (the app image)', () => {
     assert.equal(links(image).get('/usr/local/bin/im'), '/app/bin/im.js');
   });
 
-  it('runs `im status` as `docker compose exec app-dc1 im status` would: through PATH, on the production dependencies', async () => {
+  it('runs `im status` as `docker compose exec app-dc1-1 im status` would: through PATH, on the production dependencies', async () => {
     const root = tempDir('chat-image-');
     const data = tempDir();
     try {
