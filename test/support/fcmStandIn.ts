@@ -57,6 +57,11 @@ const transientErrors = {
 } as const;
 type TransientError = keyof typeof transientErrors;
 
+/** Options pointing firebase-admin at a stand-in listening on `port` (also from another process). */
+export function standInOptions(port: number, projectId: string): FcmOptions {
+  return { credential: new StaticCredential(), projectId, httpAgent: new LoopbackAgent(port) };
+}
+
 const fcmError = (status: number, grpcStatus: string, errorCode: string, message: string) => ({
   status,
   body: {
@@ -106,11 +111,12 @@ export class FcmStandIn {
 
   /** What the server under test is configured with instead of production credentials. */
   options(): FcmOptions {
-    return {
-      credential: new StaticCredential(),
-      projectId: this.projectId,
-      httpAgent: new LoopbackAgent((this.server.address() as AddressInfo).port),
-    };
+    return standInOptions((this.server.address() as AddressInfo).port, this.projectId);
+  }
+
+  /** What a server in a child process needs to build the same options (see standInOptions). */
+  get address(): { port: number; projectId: string } {
+    return { port: (this.server.address() as AddressInfo).port, projectId: this.projectId };
   }
 
   deliveredTo(token: string): PushRequest[] {
