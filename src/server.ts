@@ -76,6 +76,8 @@ async function waitForEventStore(store: EventStore, logger: Logger): Promise<voi
 export interface ServerOverrides {
   /** FCM options instead of those from configuration (tests point them at a local stand-in). */
   fcm?: FcmOptions;
+  /** Answers that differ from their route's declaration in the OpenAPI document are 500s (tests catch the drift). */
+  checkAnswers?: boolean;
 }
 
 export async function startServer(
@@ -171,6 +173,7 @@ export async function startServer(
       metrics,
       readiness: readinessCheck(store, readStore, config.READY_MAX_LAG_SECONDS, redis),
       internalRoutes: datacenters.linked?.internalRoutes((streamId, command, ctx) => service.executeHere(streamId, command, ctx)),
+      checkAnswers: overrides.checkAnswers,
     },
   );
   const http = createServer(app);

@@ -7,6 +7,7 @@ import { pinoHttp } from 'pino-http';
 import { httpMetrics } from '../observability/http.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Readiness } from '../observability/readiness.js';
+import { apiDocs } from './docs.js';
 import { describeError } from './errors.js';
 import type { RateLimits } from './limits.js';
 import { openApiDocument } from './openapi.js';
@@ -25,6 +26,8 @@ export interface AppOptions {
   readiness(): Promise<Readiness>;
   /** The internal link's routes for the other datacenters (they parse their own bodies). */
   internalRoutes?: express.Router;
+  /** Test servers: answers that differ from their route's declaration in the OpenAPI document are 500s. */
+  checkAnswers?: boolean;
 }
 
 /** The web client's build (web/build.ts), the same folder whether this runs from src/ or from dist/. */
@@ -69,6 +72,7 @@ export function createApp(deps: ApiDeps, options: AppOptions) {
   app.get('/v1/openapi.json', (_req, res) => {
     res.json(document);
   });
+  app.use('/docs', apiDocs('/v1/openapi.json'));
   const router = express.Router();
   mount(router, all, {
     tokens: deps.tokens,
@@ -76,6 +80,7 @@ export function createApp(deps: ApiDeps, options: AppOptions) {
     limits: options.limits,
     waitForProjections: options.waitForProjections,
     bodyLimitBytes: options.bodyLimitBytes,
+    checkAnswers: options.checkAnswers,
   });
   app.use(router);
   app.use(express.static(WEB_CLIENT_DIR, { index: 'index.html' }));

@@ -9,6 +9,7 @@ import { TokenService } from './auth.js';
 import { describeError } from './errors.js';
 import { RateLimits } from './limits.js';
 import { SqliteRevocationStore } from './revocations.js';
+import { json, noBody } from './answers.js';
 import { mount, route } from './route.js';
 
 const APPENDED_AT = 7;
@@ -28,15 +29,32 @@ function runnerApp() {
   const app = express();
   const router = express.Router();
   const routes = [
-    route({ method: 'post', path: '/send', summary: 'a send', status: 201, rateLimit: 'send', handler: async () => ({}) }),
-    route({ method: 'post', path: '/write', summary: 'reads its writes', status: 200, readYourWrites: true, handler: async () => ({ position: APPENDED_AT }) }),
-    route({ method: 'post', path: '/quiet', summary: 'no waiting', status: 200, handler: async () => ({ position: APPENDED_AT }) }),
-    route({ method: 'post', path: '/json', summary: 'takes JSON', status: 200, body: z.object({ n: z.number() }), handler: async ({ body }) => ({ body }) }),
+    route({ method: 'post', path: '/send', summary: 'a send', status: 201, responses: { 201: noBody('sent') }, rateLimit: 'send', handler: async () => ({}) }),
+    route({
+      method: 'post',
+      path: '/write',
+      summary: 'reads its writes',
+      status: 200,
+      responses: { 200: noBody('written') },
+      readYourWrites: true,
+      handler: async () => ({ position: APPENDED_AT }),
+    }),
+    route({ method: 'post', path: '/quiet', summary: 'no waiting', status: 200, responses: { 200: noBody('written') }, handler: async () => ({ position: APPENDED_AT }) }),
+    route({
+      method: 'post',
+      path: '/json',
+      summary: 'takes JSON',
+      status: 200,
+      responses: { 200: json('the body', z.object({ n: z.number() })) },
+      body: z.object({ n: z.number() }),
+      handler: async ({ body }) => ({ body }),
+    }),
     route({
       method: 'post',
       path: '/raw',
       summary: 'streams its body',
       status: 200,
+      responses: { 200: json('its length', z.object({ bytes: z.number() })) },
       streamBody: true,
       handler: async ({ stream }) => ({ body: { bytes: (await buffer(stream)).length } }),
     }),

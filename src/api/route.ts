@@ -5,6 +5,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import type { z } from 'zod';
 import { DomainError } from '../domain/errors.js';
 import type { CommandContext } from '../commands/commandHandler.js';
+import { checkedAnswer, type Answer, type RefusalStatus } from './answers.js';
 import { bearerToken, sameSecret, type Principal, type TokenService } from './auth.js';
 import { chargeRateLimit, type RateLimitKind, type RateLimits } from './limits.js';
 
@@ -39,14 +40,18 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
   summary: string;
   /** Defaults to true: a user's bearer token is required. 'admin' requires ADMIN_TOKEN. */
   auth?: boolean | 'admin';
-  params?: z.ZodType<P>;
-  query?: z.ZodType<Q>;
+  params?: z.ZodType<P, Record<string, unknown>>;
+  query?: z.ZodType<Q, Record<string, unknown>>;
   /** A JSON body, read only once the caller is authenticated, and only for routes that declare one. */
   body?: z.ZodType<B>;
   /** The handler streams the raw body itself (uploads): nothing reads it before. */
   streamBody?: true;
-  /** Status of a successful answer, for the OpenAPI document. */
+  /** Status of a successful answer when the handler names none. */
   status: number;
+  /** Every status of a successful answer (`status` and those the handler names), with its body. */
+  responses: Record<number, Answer>;
+  /** Refusals the handler gives, besides those the declaration implies (see `refusalsOf`). */
+  refusals?: RefusalStatus[];
   /** Charged once the caller is authenticated, before the input is validated. */
   rateLimit?: RateLimitKind;
   /**
@@ -57,7 +62,7 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
   handler(input: RouteInput<P, Q, B>): Promise<RouteResult>;
 }
 
-/** Declares a route; the same declaration validates requests and feeds the OpenAPI document. */
+/** Declares a route; the same declaration validates requests and describes answers in the OpenAPI document. */
 export const route = <P, Q, B>(spec: RouteSpec<P, Q, B>) => spec as unknown as RouteSpec;
 
 const ANONYMOUS: Principal = { userId: '', deviceId: '' };
@@ -71,6 +76,8 @@ export interface RouteRunner {
   waitForProjections(position: number): Promise<unknown>;
   /** JSON bodies over this size are refused with 413. */
   bodyLimitBytes: number;
+  /** Test servers: an answer that differs from its route's declaration is a 500 (see `checkedAnswer`). */
+  checkAnswers?: boolean;
 }
 
 /**
@@ -81,26 +88,31 @@ export function mount(router: Router, routes: RouteSpec[], runner: RouteRunner):
   const readJson = jsonReader(runner.bodyLimitBytes);
   for (const spec of routes) {
     router[spec.method](spec.path, async (req: Request, res: Response) => {
-      const principal = await authenticateFor(spec, req, runner);
-      // Read after authentication: a caller without a good token never gets a body parsed.
-      const body = spec.body ? await readJson(req, res) : undefined;
-      if (spec.rateLimit) {
-        await chargeRateLimit(runner.limits, spec.rateLimit, { userId: principal.userId, ip: clientIp(req), body });
-      }
-      const input: RouteInput<unknown, unknown, unknown> = {
-        principal,
-        params: spec.params ? spec.params.parse(req.params) : req.params,
-        query: spec.query ? spec.query.parse(req.query) : {},
-        body: spec.body ? spec.body.parse(body ?? {}) : undefined,
-        stream: req,
-        headers: req.headers,
-        ctx: { correlationId: String(req.id) },
-      };
-      const result = await spec.handler(input);
-      if (spec.readYourWrites && result.position) await runner.waitForProjections(result.position);
-      await answer(res, result, spec.status);
+      const handle = () => run(spec, req, res, runner, readJson);
+      await answer(res, runner.checkAnswers ? await checkedAnswer(spec, handle) : await handle(), spec.status);
     });
   }
+}
+
+async function run(spec: RouteSpec, req: Request, res: Response, runner: RouteRunner, readJson: ReturnType<typeof jsonReader>): Promise<RouteResult> {
+  const principal = await authenticateFor(spec, req, runner);
+  // Read after authentication: a caller without a good token never gets a body parsed.
+  const body = spec.body ? await readJson(req, res) : undefined;
+  if (spec.rateLimit) {
+    await chargeRateLimit(runner.limits, spec.rateLimit, { userId: principal.userId, ip: clientIp(req), body });
+  }
+  const input: RouteInput<unknown, unknown, unknown> = {
+    principal,
+    params: spec.params ? spec.params.parse(req.params) : req.params,
+    query: spec.query ? spec.query.parse(req.query) : {},
+    body: spec.body ? spec.body.parse(body ?? {}) : undefined,
+    stream: req,
+    headers: req.headers,
+    ctx: { correlationId: String(req.id) },
+  };
+  const result = await spec.handler(input);
+  if (spec.readYourWrites && result.position) await runner.waitForProjections(result.position);
+  return result;
 }
 
 /** express's JSON parser, run by a route that takes JSON once it has authenticated the caller. */

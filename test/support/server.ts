@@ -53,7 +53,8 @@ export async function startTestServer(env: Record<string, string> = {}, options:
   const tmp = options.dataDir ? null : tempDir();
   const dataDir = options.dataDir ?? tmp!.dir;
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...profileEnv(profileId(env.DATA_DIR ?? dataDir)), ...env });
-  const server = await startServer(config, options.logger ?? pino({ level: 'silent' }), options);
+  // Every suite then also proves that the answers it sees are the ones the OpenAPI document declares.
+  const server = await startServer(config, options.logger ?? pino({ level: 'silent' }), { checkAnswers: true, ...options });
   return {
     ...server,
     url: `http://127.0.0.1:${server.port}`,

@@ -1,5 +1,7 @@
 import { defaultSettings } from '../../domain/user.js';
 import { rankOf } from '../../projections/ranking.js';
+import { json } from '../answers.js';
+import * as r from '../responses.js';
 import { route } from '../route.js';
 import * as s from '../schemas.js';
 import { conversationDetail, conversationListItem, decodeCursor, encodeCursor } from '../views.js';
@@ -19,6 +21,11 @@ export function conversationRoutes({ service, readStore }: ApiDeps) {
       summary: 'Create a direct or group conversation (a direct one is unique per pair)',
       body: s.createConversationBody,
       status: 201,
+      responses: {
+        201: json('Created', r.conversation),
+        200: json('The direct conversation of this pair, which existed already', r.conversation),
+      },
+      refusals: [404, 409],
       readYourWrites: true,
       async handler({ principal, body, ctx }) {
         const { conversationId, created, position } = await commands.create(principal.userId, body, ctx);
@@ -31,6 +38,7 @@ export function conversationRoutes({ service, readStore }: ApiDeps) {
       summary: 'My conversations: pinned first, then by last activity',
       query: s.listConversationsQuery,
       status: 200,
+      responses: { 200: json('A page of my conversations', r.conversationList) },
       async handler({ principal, query }) {
         const rows = await readStore.listConversations(principal.userId, {
           limit: query.limit,
@@ -54,6 +62,8 @@ export function conversationRoutes({ service, readStore }: ApiDeps) {
       summary: 'A conversation with its members',
       params: s.conversationParams,
       status: 200,
+      responses: { 200: json('The conversation', r.conversation) },
+      refusals: [403, 404],
       async handler({ principal, params }) {
         return { body: await detail(principal.userId, params.id) };
       },
@@ -65,6 +75,8 @@ export function conversationRoutes({ service, readStore }: ApiDeps) {
       params: s.conversationParams,
       body: s.updateConversationBody,
       status: 200,
+      responses: { 200: json('The conversation, changed', r.conversation) },
+      refusals: [403, 404, 409],
       readYourWrites: true,
       async handler({ principal, params, body, ctx }) {
         const { position } = await commands.update(principal.userId, params.id, body, ctx);
@@ -78,6 +90,8 @@ export function conversationRoutes({ service, readStore }: ApiDeps) {
       params: s.conversationParams,
       body: s.addMemberBody,
       status: 201,
+      responses: { 201: json('Added', r.conversation), 200: json('A member already: nothing changed', r.conversation) },
+      refusals: [403, 404, 409],
       readYourWrites: true,
       async handler({ principal, params, body, ctx }) {
         const { events, position } = await commands.addMember(principal.userId, params.id, body.userId, ctx);
@@ -90,6 +104,8 @@ export function conversationRoutes({ service, readStore }: ApiDeps) {
       summary: 'Remove a member (owner and admins), or leave (yourself)',
       params: s.memberParams,
       status: 200,
+      responses: { 200: json('Removed, at `leftSeq`', r.memberLeft) },
+      refusals: [403, 404, 409],
       readYourWrites: true,
       async handler({ principal, params, ctx }) {
         const { events, position } = await commands.removeMember(principal.userId, params.id, params.userId, ctx);
@@ -103,6 +119,8 @@ export function conversationRoutes({ service, readStore }: ApiDeps) {
       params: s.memberParams,
       body: s.roleBody,
       status: 200,
+      responses: { 200: json('The conversation, changed', r.conversation) },
+      refusals: [403, 404, 409],
       readYourWrites: true,
       async handler({ principal, params, body, ctx }) {
         const { position } = await commands.changeRole(principal.userId, params.id, params.userId, body.role, ctx);
@@ -116,6 +134,8 @@ export function conversationRoutes({ service, readStore }: ApiDeps) {
       params: s.conversationParams,
       body: s.settingsBody,
       status: 200,
+      responses: { 200: json('My settings for it, changed', r.conversationSettings) },
+      refusals: [403, 404, 409],
       readYourWrites: true,
       async handler({ principal, params, body, ctx }) {
         const { settings, position } = await userCommands.changeSettings(principal.userId, params.id, body, ctx);

@@ -1,3 +1,5 @@
+import { json, noBody } from '../answers.js';
+import * as r from '../responses.js';
 import { route } from '../route.js';
 import * as s from '../schemas.js';
 import type { ApiDeps } from './deps.js';
@@ -12,6 +14,8 @@ export function deviceRoutes({ service }: ApiDeps) {
       summary: 'Register a push token for my devices',
       body: s.deviceBody,
       status: 201,
+      responses: { 201: json('Registered', r.device) },
+      refusals: [404, 409],
       async handler({ principal, body, ctx }) {
         await userCommands.registerDevice(principal.userId, body.token, body.platform, ctx);
         return { body: { token: body.token, platform: body.platform } };
@@ -23,6 +27,8 @@ export function deviceRoutes({ service }: ApiDeps) {
       summary: 'Remove a push token',
       params: s.deviceParams,
       status: 204,
+      responses: { 204: noBody('Removed') },
+      refusals: [404, 409],
       async handler({ principal, params, ctx }) {
         await userCommands.removeDevice(principal.userId, params.token, ctx);
         return {};

@@ -1,4 +1,6 @@
 import { notFound } from '../../domain/errors.js';
+import { json } from '../answers.js';
+import * as r from '../responses.js';
 import { route } from '../route.js';
 import * as s from '../schemas.js';
 import { messageItem, messageReceipts } from '../views.js';
@@ -14,6 +16,8 @@ export function messageRoutes({ service, readStore, media }: ApiDeps) {
       params: s.conversationParams,
       body: s.sendBody,
       status: 201,
+      responses: { 201: json('Sent', r.sent), 200: json('Sent before with this clientMsgId: the original', r.sent) },
+      refusals: [403, 404, 409],
       rateLimit: 'send',
       readYourWrites: true,
       async handler({ principal, params, body, ctx }) {
@@ -29,6 +33,8 @@ export function messageRoutes({ service, readStore, media }: ApiDeps) {
       params: s.conversationParams,
       query: s.messagesQuery,
       status: 200,
+      responses: { 200: json('A page of messages', r.messageList) },
+      refusals: [403, 404],
       async handler({ principal, params, query }) {
         const { maxSeq } = await access.visibleConversation(principal.userId, params.id);
         const items = await readStore.listMessages(params.id, { ...query, maxSeq });
@@ -42,6 +48,8 @@ export function messageRoutes({ service, readStore, media }: ApiDeps) {
       params: s.messageParams,
       body: s.editBody,
       status: 200,
+      responses: { 200: json('Edited', r.messageChanged) },
+      refusals: [403, 404, 409],
       readYourWrites: true,
       async handler({ principal, params, body, ctx }) {
         const { events, position } = await commands.editMessage(principal.userId, params.id, params.seq, body.text, ctx);
@@ -54,6 +62,8 @@ export function messageRoutes({ service, readStore, media }: ApiDeps) {
       summary: 'Recall a message (its sender, or an owner or admin; within 24 hours)',
       params: s.messageParams,
       status: 200,
+      responses: { 200: json('Recalled', r.messageChanged) },
+      refusals: [403, 404, 409],
       readYourWrites: true,
       async handler({ principal, params, ctx }) {
         const { events, position } = await commands.recallMessage(principal.userId, params.id, params.seq, ctx);
@@ -66,6 +76,8 @@ export function messageRoutes({ service, readStore, media }: ApiDeps) {
       summary: 'Who of the members at the time has received and who has read a message',
       params: s.messageParams,
       status: 200,
+      responses: { 200: json('Its receipts', r.receipts) },
+      refusals: [403, 404],
       async handler({ principal, params }) {
         const { maxSeq } = await access.visibleConversation(principal.userId, params.id);
         const [message] = await readStore.listMessages(params.id, { afterSeq: params.seq - 1, beforeSeq: params.seq + 1, maxSeq, limit: 1 });
@@ -81,6 +93,8 @@ export function messageRoutes({ service, readStore, media }: ApiDeps) {
         params: s.conversationParams,
         body: s.markerBody,
         status: 200,
+        responses: { 200: marker === 'read' ? json('My read marker, and what is left unread', r.readMarker) : json('My delivered marker', r.deliveredMarker) },
+        refusals: [403, 404, 409],
         readYourWrites: true,
         async handler({ principal, params, body, ctx }) {
           const { position, ...result } =

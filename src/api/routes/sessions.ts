@@ -1,4 +1,6 @@
 import { DomainError } from '../../domain/errors.js';
+import { json, noBody } from '../answers.js';
+import * as r from '../responses.js';
 import { route } from '../route.js';
 import * as s from '../schemas.js';
 import type { ApiDeps } from './deps.js';
@@ -12,6 +14,8 @@ export function sessionRoutes({ service, tokens, homes }: ApiDeps) {
       auth: false,
       body: s.sessionBody,
       status: 201,
+      responses: { 201: json('A bearer token for this user', r.session) },
+      refusals: [401, 409],
       rateLimit: 'login',
       async handler({ body }) {
         const user = await service.userCommands.authenticate(body.username, body.password);
@@ -27,6 +31,7 @@ export function sessionRoutes({ service, tokens, homes }: ApiDeps) {
       path: '/v1/sessions/current',
       summary: 'Log out: the bearer token of this request is refused from now on',
       status: 204,
+      responses: { 204: noBody('Logged out') },
       async handler({ principal }) {
         await tokens.revoke(principal);
         return {};

@@ -1,3 +1,5 @@
+import { json } from '../answers.js';
+import * as r from '../responses.js';
 import { route } from '../route.js';
 import * as s from '../schemas.js';
 import { readableInbox, readableTimeline, syncItem } from '../views.js';
@@ -13,6 +15,8 @@ export function syncRoutes({ service, store, readStore }: ApiDeps) {
       params: s.conversationParams,
       query: s.eventsQuery,
       status: 200,
+      responses: { 200: json('A page of the timeline', r.timeline) },
+      refusals: [403, 404],
       async handler({ principal, params, query }) {
         const { maxSeq } = await service.access.visibleConversation(principal.userId, params.id);
         const fromRevision = (query.afterSeq ?? -1) + 1;
@@ -27,6 +31,7 @@ export function syncRoutes({ service, store, readStore }: ApiDeps) {
       summary: 'Everything in my inbox after a userSeq (multi-device sync)',
       query: s.syncQuery,
       status: 200,
+      responses: { 200: json('A page of my inbox', r.inbox) },
       async handler({ principal, query }) {
         const entries = await readStore.listInbox(principal.userId, query.afterUserSeq, query.limit);
         const nextUserSeq = entries.length ? entries[entries.length - 1]!.userSeq : query.afterUserSeq;
