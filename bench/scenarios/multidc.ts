@@ -88,8 +88,7 @@ async function steadySends(stack: MultiDc, sender: Person, receiver: WsClient, c
     const clientMsgId = randomUUID();
     startedAt.set(clientMsgId, performance.now());
     sends.push(
-      stack.dc[sender.dc].api.send(sender, conversationId, `m${i}`, clientMsgId).then((res) => {
-        if (res.status !== 201) throw new Error(`send answered ${res.status} ${JSON.stringify(res.body)}`);
+      sendOnce(stack, sender, conversationId, `m${i}`, clientMsgId).then(() => {
         samples.ack.push(performance.now() - startedAt.get(clientMsgId)!);
       }),
     );
@@ -98,6 +97,22 @@ async function steadySends(stack: MultiDc, sender: Person, receiver: WsClient, c
   await receiver.until(() => arrived.size === total, `all ${total} messages at the receiver`);
   receiver.socket.off('message', onFrame);
   return samples;
+}
+
+/**
+ * A send, retried with its clientMsgId when the connection failed (a kept-alive socket the server
+ * had just closed): the server stores it once whichever attempt reached it.
+ */
+async function sendOnce(stack: MultiDc, sender: Person, conversationId: string, text: string, clientMsgId: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await stack.dc[sender.dc].api.send(sender, conversationId, text, clientMsgId);
+      if (res.status !== 201 && res.status !== 200) throw new Error(`send answered ${res.status} ${JSON.stringify(res.body)}`);
+      return;
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof TypeError)) throw error;
+    }
+  }
 }
 
 async function typingLatency(from: WsClient, to: WsClient, conversationId: string, samples: number): Promise<number[]> {
