@@ -59,7 +59,7 @@ describe('the instance holding the leases killed under load', { skip: distribute
   it('another instance takes over: nothing projected twice, skipped or moved backwards, each message pushed once', async () => {
     const fcm = await FcmStandIn.start();
     closers.push(() => fcm.close());
-    const env = {
+    const env: Record<string, string> = {
       ...profileEnv(randomUUID().slice(0, 8)),
       AUTH_SECRET: randomBytes(32).toString('hex'),
       INBOX_PULL_THRESHOLD: String(PULL_THRESHOLD),
