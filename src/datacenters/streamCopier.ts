@@ -1,5 +1,6 @@
-import { DomainError } from '../domain/errors.js';
-import type { AppendAtOutcome, EventStore, RecordedEvent } from '../eventstore/port.js';
+import { DomainError, WrongExpectedRevision } from '../domain/errors.js';
+import { expectedAfter } from '../eventstore/expectedRevision.js';
+import type { AppendAtOutcome, EventStore, EventToAppend, RecordedEvent } from '../eventstore/port.js';
 import type { PeerLink } from './peerLink.js';
 
 /** Events fetched per request when a copy must first fill in what it missed. */
@@ -15,9 +16,12 @@ const FILL_BATCH = 500;
  */
 export class StreamCopier {
   constructor(
-    private readonly local: Pick<EventStore, 'appendAt'>,
+    private readonly local: Pick<EventStore, 'appendAt' | 'append' | 'readStream'>,
     private readonly link: Pick<PeerLink, 'readStream'>,
   ) {}
+
+  /** The copy of each stream under way, which the next one waits for. */
+  private readonly copying = new Map<string, Promise<void>>();
 
   async copy(home: string, event: RecordedEvent): Promise<AppendAtOutcome> {
     const outcome = await this.appendAt(event);
@@ -29,24 +33,68 @@ export class StreamCopier {
   /**
    * Copies what a home answered (`events`, the stream after `knownRevision`), then fetches the rest up
    * to `untilRevision`: afterwards the stream is here at least that far. Answers the newest local
-   * position copied (0 when nothing was).
+   * position copied (0 when nothing was). Copies of one stream run one at a time, so answers that
+   * overlap (commands in flight together) find each other's events here instead of racing for them.
    */
-  async copyAnswer(home: string, streamId: string, events: RecordedEvent[], knownRevision: number, untilRevision: number): Promise<number> {
+  copyAnswer(home: string, streamId: string, events: RecordedEvent[], knownRevision: number, untilRevision: number): Promise<number> {
+    const previous = this.copying.get(streamId) ?? Promise.resolve();
+    const mine = previous.then(() => this.copyAnswerNow(home, streamId, events, knownRevision, untilRevision));
+    const settled = mine.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.copying.set(streamId, settled);
+    void settled.then(() => {
+      if (this.copying.get(streamId) === settled) this.copying.delete(streamId);
+    });
+    return mine;
+  }
+
+  private async copyAnswerNow(home: string, streamId: string, events: RecordedEvent[], knownRevision: number, untilRevision: number): Promise<number> {
     let copiedUpTo = knownRevision;
     let position = 0;
     for (let batch = events; ; ) {
-      for (const event of batch) {
-        const outcome = await this.copy(home, event);
+      if (batch.length > 0) {
+        const outcome = await this.copyRun(home, batch);
         if (outcome.outcome === 'gap' || outcome.outcome === 'diverged') {
-          throw new DomainError('unavailable', `stream ${streamId} cannot take revision ${event.revision} from ${home} here: ${outcome.outcome}`);
+          throw new DomainError('unavailable', `stream ${streamId} cannot take revision ${batch[0]!.revision} from ${home} here: ${outcome.outcome}`);
         }
-        copiedUpTo = Math.max(copiedUpTo, event.revision);
+        copiedUpTo = Math.max(copiedUpTo, batch[batch.length - 1]!.revision);
         position = Math.max(position, outcome.position);
       }
       if (copiedUpTo >= untilRevision) return position;
       batch = await this.link.readStream(home, streamId, copiedUpTo + 1, Math.min(FILL_BATCH, untilRevision - copiedUpTo));
       if (batch.length === 0) throw new DomainError('unavailable', `${home} did not return ${streamId} up to revision ${untilRevision}`);
     }
+  }
+
+  /**
+   * Copies consecutive events of one stream: those already here are checked by id, the rest go in
+   * one append (one write to disk, however many there are). If the stream here is not where that
+   * append expects it, they are copied one by one, which fills a gap from the home.
+   */
+  private async copyRun(home: string, events: RecordedEvent[]): Promise<AppendAtOutcome> {
+    const { streamId, revision: from } = events[0]!;
+    const present = await this.local.readStream(streamId, { fromRevision: from, maxCount: events.length });
+    let position = 0;
+    for (const [i, found] of present.entries()) {
+      if (found.metadata.eventId !== events[i]!.metadata.eventId) return { outcome: 'diverged', foundEventId: found.metadata.eventId, position: found.position };
+      position = found.position;
+    }
+    const rest = events.slice(present.length);
+    if (rest.length === 0) return { outcome: 'duplicate', position };
+    try {
+      const appended = await this.local.append(streamId, rest.map(toAppend), expectedAfter(rest[0]!.revision - 1));
+      return { outcome: 'appended', position: appended.position };
+    } catch (error) {
+      if (!(error instanceof WrongExpectedRevision)) throw error;
+    }
+    for (const event of rest) {
+      const outcome = await this.copy(home, event);
+      if (outcome.outcome === 'gap' || outcome.outcome === 'diverged') return outcome;
+      position = Math.max(position, outcome.position);
+    }
+    return { outcome: 'appended', position };
   }
 
   /** Copies revisions [from, until) from the home; answers the first outcome that stops it, or null. */
@@ -64,6 +112,8 @@ export class StreamCopier {
   }
 
   private appendAt(e: RecordedEvent): Promise<AppendAtOutcome> {
-    return this.local.appendAt(e.streamId, e.revision, { type: e.type, data: e.data, metadata: e.metadata });
+    return this.local.appendAt(e.streamId, e.revision, toAppend(e));
   }
 }
+
+const toAppend = (e: RecordedEvent): EventToAppend => ({ type: e.type, data: e.data, metadata: e.metadata });
