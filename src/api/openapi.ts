@@ -23,7 +23,8 @@ function operation(r: RouteSpec): ZodOpenApiOperationObject {
     summary: r.summary,
     ...(r.auth === false ? { security: [] } : {}),
     requestParams: { ...(r.params ? { path: r.params } : {}), ...(r.query ? { query: r.query } : {}) },
-    ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: r.body } } } } : {}),
+    // A request without a body is read as `{}`: the body is optional where `{}` is valid.
+    ...(r.body ? { requestBody: { required: !r.body.safeParse({}).success, content: { 'application/json': { schema: r.body } } } } : {}),
     ...(r.streamBody ? { requestBody: { required: true, content: { 'application/octet-stream': { schema: RAW_BYTES } } } } : {}),
     responses: { ...successes(r), ...refusals(r) },
   };
