@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import { tempDir } from '../../test/support/tmp.js';
+import { eventually } from '../../test/support/waits.js';
 import { openSqlite } from '../db/sqlite.js';
 import type { RecordedEvent } from './port.js';
 import { SqliteEventStore } from './sqlite.js';
@@ -48,5 +49,21 @@ describe('SQLite event store shared by two processes', () => {
     assert.deepEqual(seen.map((e) => e.data), [{ text: 'from the other process' }]);
     await subscription.close();
     await reader.close();
+  });
+});
+
+describe('SQLite event store without readers', () => {
+  it('stops checking for other writers once its last live reader is closed, so a process can exit', async () => {
+    const db = openSqlite(':memory:');
+    const store = new SqliteEventStore(db);
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const subscription = store.subscribeAll({ after: 0 }, () => undefined);
+    await eventually('the reader to wait, checking for other writers', async () => timers(), (n) => n > before);
+    await subscription.close();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    assert.equal(timers(), before);
+    await store.close();
+    db.close();
   });
 });

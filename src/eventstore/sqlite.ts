@@ -240,12 +240,19 @@ export class SqliteEventStore implements EventStore, EventStoreStats {
       const done = () => {
         closing.removeEventListener('abort', done);
         this.commitWaiters = this.commitWaiters.filter((w) => w !== done);
+        // The last reader gone (its subscription closed): nobody waits, so nothing is checked.
+        if (this.commitWaiters.length === 0) this.stopCheckingOtherWriters();
         resolve();
       };
       closing.addEventListener('abort', done);
       this.commitWaiters.push(done);
       this.otherWritersCheck ??= setInterval(() => this.checkOtherWriters(), OTHER_WRITERS_CHECK_MS);
     });
+  }
+
+  private stopCheckingOtherWriters(): void {
+    if (this.otherWritersCheck) clearInterval(this.otherWritersCheck);
+    this.otherWritersCheck = null;
   }
 
   private checkOtherWriters(): void {
@@ -258,8 +265,7 @@ export class SqliteEventStore implements EventStore, EventStoreStats {
   private notifyCommit(): void {
     const waiters = this.commitWaiters;
     this.commitWaiters = [];
-    if (this.otherWritersCheck) clearInterval(this.otherWritersCheck);
-    this.otherWritersCheck = null;
+    this.stopCheckingOtherWriters();
     for (const w of waiters) w();
   }
 
