@@ -1,10 +1,21 @@
-import { isRecalled, readableEventData, recalledPreview, unreadMessages, type ConversationState, type LastMessage } from '../domain/conversation.js';
+import {
+  fullView,
+  isHiddenFor,
+  isRecalled,
+  readableEventData,
+  recalledPreview,
+  unreadMessages,
+  type ConversationState,
+  type LastMessage,
+  type PersonalView,
+} from '../domain/conversation.js';
 import type { ConversationEvent } from '../domain/events.js';
 import { conversationStream } from '../domain/streams.js';
 import type { EventStore } from '../eventstore/port.js';
 import type { StateCache } from '../eventstore/stateCache.js';
 import type { ConversationQueries } from '../projections/ports.js';
 import type { ConversationListItem, InboxEntry, ListCursor, MessageDoc, UserConversationDoc } from '../projections/model.js';
+import { membershipView } from '../projections/listing.js';
 import { invalid } from '../domain/errors.js';
 
 /** Shapes of API answers, built from read models and states. */
@@ -12,15 +23,16 @@ import { invalid } from '../domain/errors.js';
 export function conversationListItem({ conversation: c, membership: m }: ConversationListItem, directTitle: string | null) {
   const view = m.frozen ?? c;
   const recalledSeqs = c.recalledSeqs ?? [];
+  const personal = membershipView(m);
   return {
     conversationId: c.conversationId,
     kind: c.kind,
     title: c.kind === 'direct' ? directTitle : c.title,
     avatar: c.avatar,
     lastSeq: view.lastSeq,
-    lastMessage: view.lastMessage && readablePreview(view.lastMessage, recalledSeqs),
+    lastMessage: view.lastMessage && !isHiddenFor(personal, view.lastMessage.seq) ? readablePreview(view.lastMessage, recalledSeqs) : null,
     lastActivityAt: view.lastActivityAt,
-    unreadCount: unreadMessages({ ...view, readMessageCount: m.readMessageCount, readSeq: m.readSeq, recalledSeqs }),
+    unreadCount: unreadFor(view, m, recalledSeqs, personal),
     readSeq: m.readSeq,
     deliveredSeq: m.deliveredSeq,
     role: m.role,
@@ -30,6 +42,17 @@ export function conversationListItem({ conversation: c, membership: m }: Convers
     joinedSeq: m.joinedSeq,
     leftSeq: m.leftSeq,
   };
+}
+
+/**
+ * What the user deleted for themselves is no news either: the history they cleared counts as read,
+ * and so does each message they hid.
+ */
+function unreadFor(view: { lastSeq: number; messageCount: number }, m: UserConversationDoc, recalledSeqs: readonly number[], personal: PersonalView): number {
+  const readSeq = Math.max(m.readSeq, personal.clearedUpToSeq);
+  const readMessageCount = Math.max(m.readMessageCount, personal.clearedMessageCount);
+  const hiddenUnread = personal.hiddenSeqs.filter((seq) => seq > readSeq && seq <= view.lastSeq && !isRecalled(recalledSeqs, seq)).length;
+  return Math.max(0, unreadMessages({ ...view, readMessageCount, readSeq, recalledSeqs }) - hiddenUnread);
 }
 
 /** A former member's frozen preview was taken before later recalls; the current list of them decides. */
@@ -92,8 +115,9 @@ export function messageReceipts(message: MessageDoc, members: UserConversationDo
 
 /**
  * Stored events of a conversation as clients may read them, redacted with the recalls of its
- * current state. That state is loaded after the read, so it knows every recall of what was read
- * (for a former member too, whose own view of the conversation stops where they left).
+ * current state and with what the reader deleted for themselves (`view`). That state is loaded
+ * after the read, so it knows every recall of what was read (for a former member too, whose own
+ * view of the conversation stops where they left).
  */
 export async function readableTimeline(
   store: EventStore,
@@ -101,10 +125,11 @@ export async function readableTimeline(
   conversationId: string,
   fromRevision: number,
   maxCount: number,
+  view: PersonalView = fullView(),
 ) {
   const events = await store.readStream(conversationStream(conversationId), { fromRevision, maxCount });
   const { recalledSeqs } = (await conversations.load(conversationId)).state;
-  return events.map((e) => ({ seq: e.revision, type: e.type, data: readableEventData(e.type, e.data, e.revision, recalledSeqs), at: e.metadata.at }));
+  return events.map((e) => ({ seq: e.revision, type: e.type, data: readableEventData(e.type, e.data, e.revision, recalledSeqs, view), at: e.metadata.at }));
 }
 
 /**
@@ -113,17 +138,24 @@ export async function readableTimeline(
  * of rewriting every recipient's copy: the recall costs no fan-out, a rebuild gives the same
  * documents, and a read costs one document per conversation in the page, no stream folding.
  */
-export async function readableInbox(readStore: Pick<ConversationQueries, 'getConversation'>, entries: InboxEntry[]): Promise<InboxEntry[]> {
+export async function readableInbox(
+  readStore: Pick<ConversationQueries, 'getConversation'>,
+  entries: InboxEntry[],
+  views: ReadonlyMap<string, PersonalView> = new Map(),
+): Promise<InboxEntry[]> {
   const ids = [...new Set(entries.map((e) => e.conversationId))];
   const docs = await Promise.all(ids.map((id) => readStore.getConversation(id)));
   const recalls = new Map(ids.map((id, i) => [id, docs[i]?.recalledSeqs ?? []]));
-  return entries.map((e) => ({ ...e, data: readableEventData(e.type, e.data, e.seq, recalls.get(e.conversationId)!) }));
+  return entries.map((e) =>
+    e.stream === 'user' ? e : { ...e, data: readableEventData(e.type, e.data, e.seq, recalls.get(e.conversationId)!, views.get(e.conversationId)) },
+  );
 }
 
 export const syncItem = (e: InboxEntry) => ({
   userSeq: e.userSeq,
   conversationId: e.conversationId,
   seq: e.seq,
+  ...(e.stream ? { stream: e.stream } : {}),
   type: e.type,
   data: e.data,
   at: e.at,

@@ -33,12 +33,12 @@ export function accountOf(state: UserState) {
   };
 }
 
-/** Every conversation the user is or was in, from the conversation-list read model. */
+/** Every conversation the user is or was in, from the conversation-list read model, listed or not. */
 async function memberships(readStore: ConversationQueries, id: string): Promise<ConversationListItem[]> {
   const all: ConversationListItem[] = [];
   for (;;) {
     const last = all[all.length - 1];
-    const page = await readStore.listConversations(id, { limit: PAGE, cursor: last && rankOf(last) });
+    const page = await readStore.listConversations(id, { limit: PAGE, cursor: last && rankOf(last), includeUnlisted: true });
     all.push(...page);
     if (page.length < PAGE) return all;
   }

@@ -686,3 +686,25 @@ describe('conversation evolve', () => {
     quiet.when(send('alice', 'a1')).thenNothingHappened();
   });
 });
+
+describe('conversation decider: delete a group for everyone', () => {
+  const deleteIt = (actorId: string): ConversationCommand => ({ type: 'deleteConversation', actorId });
+  const deletedBy = (actorId: string): ConversationEvent => ({ type: 'ConversationDeleted', data: { deletedBy: actorId } });
+
+  it('is the owner\'s to do, in a group only', () => {
+    given([groupOf('alice', 'bob')]).when(deleteIt('alice')).then([deletedBy('alice')]);
+    given([groupOf('alice', 'bob'), roleChanged('bob', 'admin')]).when(deleteIt('bob')).thenThrows('forbidden');
+    given([groupOf('alice', 'bob')]).when(deleteIt('stranger')).thenThrows('not_a_member');
+    given([directOf('amy', 'bob')]).when(deleteIt('amy')).thenThrows('forbidden');
+  });
+
+  it('ends the conversation: nothing more is decided in it, and nobody sees it any more', () => {
+    const gone = given([groupOf('alice', 'bob'), deletedBy('alice')]);
+    gone.when(send('bob', 'k1')).thenThrows('not_found');
+    gone.when(deleteIt('alice')).thenThrows('not_found');
+    gone.when(markRead('bob', 0)).thenThrows('not_found');
+    assert.equal(gone.state.deleted, true);
+    assert.equal(visibleUpTo(gone.state, 'bob'), null);
+    assert.deepEqual([...gone.state.members.keys()], ['alice', 'bob'], 'its members stay its audience: they are told');
+  });
+});

@@ -17,7 +17,7 @@ type Events = ConversationEvent[];
 /** Pure: the events a command produces against the current state, or a typed refusal. */
 export function decideConversation(state: ConversationState, command: ConversationCommand): Events {
   if (command.type === 'createConversation') return create(state, command);
-  if (!state.exists) throw notFound('conversation');
+  if (!state.exists || state.deleted) throw notFound('conversation');
   switch (command.type) {
     case 'addMember':
       return addMember(state, command);
@@ -35,7 +35,16 @@ export function decideConversation(state: ConversationState, command: Conversati
     case 'markDelivered':
     case 'markRead':
       return mark(state, command);
+    case 'deleteConversation':
+      return deleteForEveryone(state, command);
   }
+}
+
+function deleteForEveryone(state: ConversationState, c: Extract<ConversationCommand, { type: 'deleteConversation' }>): Events {
+  const member = requireMember(state, c.actorId);
+  if (state.kind === 'direct') throw forbidden('a direct conversation is deleted by each member for themselves');
+  if (member.role !== 'owner') throw forbidden('only the owner deletes a group for everyone');
+  return [{ type: 'ConversationDeleted', data: { deletedBy: c.actorId } }];
 }
 
 function create(state: ConversationState, c: Extract<ConversationCommand, { type: 'createConversation' }>): Events {

@@ -13,7 +13,7 @@ export class ConversationAccess {
   /** The current state of a conversation this user is a member of now (former members are refused). */
   async currentMember(userId: string, conversationId: string): Promise<ConversationState> {
     const { state } = await this.conversations.load(conversationId);
-    if (!state.exists) throw notFound('conversation');
+    if (!state.exists || state.deleted) throw notFound('conversation');
     if (!state.members.has(userId)) throw notAMember();
     return state;
   }
@@ -24,7 +24,7 @@ export class ConversationAccess {
    */
   async visibleConversation(userId: string, conversationId: string): Promise<{ state: ConversationState; maxSeq: number }> {
     const { state } = await this.conversations.load(conversationId);
-    if (!state.exists) throw notFound('conversation');
+    if (!state.exists || state.deleted) throw notFound('conversation');
     const maxSeq = visibleUpTo(state, userId);
     if (maxSeq === null) throw notAMember();
     if (maxSeq === state.lastSeq) return { state, maxSeq };

@@ -147,6 +147,11 @@ export class ConversationCommands {
     return this.commands.execute(conversationId, { type: 'recallMessage', actorId, seq, nowMs: Date.now() }, ctx);
   }
 
+  /** The owner deletes a group for everyone. */
+  deleteForEveryone(actorId: string, conversationId: string, ctx: CommandContext) {
+    return this.commands.execute(conversationId, { type: 'deleteConversation', actorId }, ctx);
+  }
+
   /** Moves the read (and so the delivered) marker forward; answers the resulting marker and unread count. */
   async markRead(userId: string, conversationId: string, upToSeq: number, ctx: CommandContext) {
     const outcome = await this.commands.execute(conversationId, { type: 'markRead', userId, upToSeq }, ctx, (state) => {

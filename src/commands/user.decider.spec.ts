@@ -164,3 +164,45 @@ describe('user decider: devices', () => {
     afterRemoval.when(removeDevice('never')).thenThrows('not_found');
   });
 });
+
+describe('user decider: delete for me', () => {
+  const C = 'c1';
+  const hide = (...seqs: number[]): UserCommand => ({ type: 'hideMessages', conversationId: C, seqs });
+  const hidden = (...seqs: number[]): UserEvent => ({ type: 'MessagesHidden', data: { conversationId: C, seqs } });
+  const clear = (upToSeq: number, messageCount: number, removeFromList = false): UserCommand => ({
+    type: 'clearConversation',
+    conversationId: C,
+    upToSeq,
+    messageCount,
+    removeFromList,
+  });
+  const cleared = (upToSeq: number, messageCount: number): UserEvent => ({ type: 'ConversationCleared', data: { conversationId: C, upToSeq, messageCount } });
+  const deletedForMe = (upToSeq: number, messageCount: number): UserEvent => ({
+    type: 'ConversationDeletedForMe',
+    data: { conversationId: C, upToSeq, messageCount },
+  });
+
+  it('hides messages with the whole hidden list of the conversation, ascending, and hiding them again changes nothing', () => {
+    registered.when(hide(5, 3)).then([hidden(3, 5)]).when(hide(4, 5)).then([hidden(3, 4, 5)]).when(hide(3)).thenNothingHappened();
+  });
+
+  it('clears the history up to a seq, forgetting the hidden messages it covers; never backwards', () => {
+    const after = registered.when(hide(2, 6)).then([hidden(2, 6)]).when(clear(4, 2)).then([cleared(4, 2)]);
+    assert.deepEqual(after.state.views.get(C), { clearedUpToSeq: 4, clearedMessageCount: 2, hiddenSeqs: [6], removedUpToSeq: -1 });
+    after.when(clear(3, 1)).thenNothingHappened();
+    after.when(hide(1)).thenNothingHappened();
+    after.when(hide(7)).then([hidden(6, 7)]);
+  });
+
+  it('deletes the conversation for me up to a seq; again with nothing new changes nothing', () => {
+    const after = registered.when(clear(4, 2, true)).then([deletedForMe(4, 2)]);
+    assert.equal(after.state.views.get(C)?.removedUpToSeq, 4);
+    after.when(clear(4, 2, true)).thenNothingHappened();
+    after.when(clear(9, 5, true)).then([deletedForMe(9, 5)]);
+  });
+
+  it('hides at most a bounded number of messages one by one', () => {
+    const many = Array.from({ length: 1000 }, (_, i) => i + 1);
+    registered.when(hide(...many)).then([hidden(...many)]).when(hide(2000)).thenThrows('too_large');
+  });
+});

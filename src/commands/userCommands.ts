@@ -1,8 +1,9 @@
 import type { UserCommand } from '../domain/commands.js';
-import { DomainError, notFound } from '../domain/errors.js';
+import { messagesUpTo } from '../domain/conversation.js';
+import { DomainError, conflict, invalid, notFound } from '../domain/errors.js';
 import type { UserEvent } from '../domain/events.js';
 import { newId, usernameStream, userStream } from '../domain/streams.js';
-import type { ConversationSettings, UserState } from '../domain/user.js';
+import { viewOf, type ConversationSettings, type UserState } from '../domain/user.js';
 import type { EventStore, RecordedEvent } from '../eventstore/port.js';
 import type { StateCache } from '../eventstore/stateCache.js';
 import { CommandHandler, eventMetadata, type CommandContext, type RemoteExecution } from './commandHandler.js';
@@ -137,6 +138,34 @@ export class UserCommands {
 
   removeDevice(userId: string, token: string, ctx: CommandContext) {
     return this.commands.execute(userId, { type: 'removeDevice', token }, ctx);
+  }
+
+  /** Delete for me: messages (seqs this user can see) leave their history only; answers what is hidden now. */
+  async hideMessages(userId: string, conversationId: string, seqs: number[], ctx: CommandContext) {
+    const { state, maxSeq } = await this.access.visibleConversation(userId, conversationId);
+    const notAMessage = seqs.find((seq) => seq > maxSeq || messagesUpTo(state, seq) - messagesUpTo(state, seq - 1) !== 1);
+    if (notAMessage !== undefined) throw invalid(`seq ${notAMessage} is not a message you can see`);
+    return this.commands.execute(userId, { type: 'hideMessages', conversationId, seqs }, ctx, (user) => viewOf(user, conversationId));
+  }
+
+  /** Delete my history of a conversation up to a seq (by default all of it that I can see). */
+  async clearConversation(userId: string, conversationId: string, upToSeq: number | undefined, ctx: CommandContext) {
+    const { state, maxSeq } = await this.access.visibleConversation(userId, conversationId);
+    if (upToSeq !== undefined && upToSeq > maxSeq) throw invalid(`upToSeq ${upToSeq} is past the last seq you can see (${maxSeq})`);
+    const until = upToSeq ?? maxSeq;
+    const command = { type: 'clearConversation', conversationId, upToSeq: until, messageCount: messagesUpTo(state, until), removeFromList: false } as const;
+    return this.commands.execute(userId, command, ctx, (user) => viewOf(user, conversationId));
+  }
+
+  /**
+   * Delete a conversation for me: its history, and its place on my list until the next message. A
+   * group is deleted this way only once left: a member would keep getting its messages.
+   */
+  async deleteConversationForMe(userId: string, conversationId: string, ctx: CommandContext) {
+    const { state, maxSeq } = await this.access.visibleConversation(userId, conversationId);
+    if (state.kind === 'group' && state.members.has(userId)) throw conflict('leave the group before deleting it from your list');
+    const command = { type: 'clearConversation', conversationId, upToSeq: maxSeq, messageCount: messagesUpTo(state, maxSeq), removeFromList: true } as const;
+    return this.commands.execute(userId, command, ctx, (user) => viewOf(user, conversationId));
   }
 }
 

@@ -37,7 +37,8 @@ export type ConversationCommand =
   | { type: 'editMessage'; actorId: string; seq: number; text: string; nowMs: number }
   | { type: 'recallMessage'; actorId: string; seq: number; nowMs: number }
   | { type: 'markDelivered'; userId: string; upToSeq: number }
-  | { type: 'markRead'; userId: string; upToSeq: number };
+  | { type: 'markRead'; userId: string; upToSeq: number }
+  | { type: 'deleteConversation'; actorId: string };
 
 export type UserCommand =
   | { type: 'registerUser'; userId: string; username: string; displayName: string; passwordHash: string }
@@ -50,4 +51,11 @@ export type UserCommand =
       archived?: boolean;
     }
   | { type: 'registerDevice'; token: string; platform: 'android' | 'ios' | 'web' }
-  | { type: 'removeDevice'; token: string };
+  | { type: 'removeDevice'; token: string }
+  /** `seqs` are messages the user can see in the conversation: the caller checked them against its state. */
+  | { type: 'hideMessages'; conversationId: string; seqs: number[] }
+  /**
+   * Delete history for me up to `upToSeq` (a seq the user can see), holding `messageCount` messages;
+   * with `removeFromList`, the conversation also leaves their list until the next message.
+   */
+  | { type: 'clearConversation'; conversationId: string; upToSeq: number; messageCount: number; removeFromList: boolean };

@@ -51,6 +51,8 @@ export const PREVIEW_LENGTH = 120;
 
 export interface ConversationState {
   exists: boolean;
+  /** Deleted for everyone by its owner: nobody sees it or acts in it any more. */
+  deleted: boolean;
   conversationId: string;
   kind: ConversationKind;
   title: string | null;
@@ -98,6 +100,7 @@ export const clientKey = (senderId: string, clientMsgId: string) => `${senderId}
 export function initialConversationState(conversationId: string): ConversationState {
   return {
     exists: false,
+    deleted: false,
     conversationId,
     kind: 'group',
     title: null,
@@ -215,6 +218,9 @@ export function evolveConversation(
       }
       break;
     }
+    case 'ConversationDeleted':
+      state.deleted = true;
+      break;
   }
   return state;
 }
@@ -252,7 +258,9 @@ export function countUpTo(seqs: readonly number[], upToSeq: number): number {
 /** Number of messages with seq <= upToSeq. */
 export const messagesUpTo = (state: ConversationState, upToSeq: number) => countUpTo(state.messageSeqs, upToSeq);
 
-export const isRecalled = (recalledSeqs: readonly number[], seq: number) => recalledSeqs[countUpTo(recalledSeqs, seq) - 1] === seq;
+/** Whether the ascending `seqs` hold `seq` (binary search). */
+export const includesSeq = (seqs: readonly number[], seq: number) => seqs[countUpTo(seqs, seq) - 1] === seq;
+export const isRecalled = includesSeq;
 
 function insertSeq(seqs: number[], seq: number): void {
   if (!isRecalled(seqs, seq)) seqs.splice(countUpTo(seqs, seq), 0, seq);
@@ -275,21 +283,51 @@ export function unreadMessages(c: {
 }
 
 /**
+ * What one user no longer sees of a conversation (delete for me): everything up to
+ * `clearedUpToSeq`, and the messages in `hiddenSeqs`. Nobody else's view changes.
+ */
+export interface PersonalView {
+  clearedUpToSeq: number;
+  /** Messages at or before clearedUpToSeq. */
+  clearedMessageCount: number;
+  /** Ascending; only those above clearedUpToSeq count. */
+  hiddenSeqs: readonly number[];
+  /** Off the user's list until a message after this seq; -1: listed. */
+  removedUpToSeq: number;
+}
+
+export const fullView = (): PersonalView => ({ clearedUpToSeq: -1, clearedMessageCount: 0, hiddenSeqs: [], removedUpToSeq: -1 });
+
+export const isHiddenFor = (view: PersonalView, seq: number) => seq <= view.clearedUpToSeq || includesSeq(view.hiddenSeqs, seq);
+
+/**
  * An event's data as clients may read it. The log keeps a recalled message, but nothing served
  * from it carries its content again: its MessageSent (and any MessageEdited of it) keeps its place
- * in the timeline with `text`, `media` and `location` emptied and `recalled: true`.
+ * in the timeline with `text`, `media` and `location` emptied and `recalled: true`. A message the
+ * reader deleted for themselves keeps its place the same way, with `hidden: true`: the timeline
+ * stays gap-free, so a client never mistakes it for a miss.
  */
-export function readableEventData(type: string, data: unknown, seq: number, recalledSeqs: readonly number[]): unknown {
-  if (type === 'MessageSent' && isRecalled(recalledSeqs, seq)) {
-    const redacted = { ...(data as object), text: null, media: null, recalled: true };
-    return 'location' in redacted ? { ...redacted, location: null } : redacted;
+export function readableEventData(type: string, data: unknown, seq: number, recalledSeqs: readonly number[], view: PersonalView = fullView()): unknown {
+  if (type === 'MessageSent') {
+    if (isRecalled(recalledSeqs, seq)) return emptiedMessage(data, { recalled: true });
+    if (isHiddenFor(view, seq)) return emptiedMessage(data, { hidden: true });
   }
-  if (type === 'MessageEdited' && isRecalled(recalledSeqs, (data as { seq: number }).seq)) return { ...(data as object), text: null, recalled: true };
+  if (type === 'MessageEdited') {
+    const editedSeq = (data as { seq: number }).seq;
+    if (isRecalled(recalledSeqs, editedSeq)) return { ...(data as object), text: null, recalled: true };
+    if (isHiddenFor(view, editedSeq)) return { ...(data as object), text: null, hidden: true };
+  }
   return data;
+}
+
+function emptiedMessage(data: unknown, mark: { recalled: true } | { hidden: true }): unknown {
+  const emptied = { ...(data as object), text: null, media: null, ...mark };
+  return 'location' in emptied ? { ...emptied, location: null } : emptied;
 }
 
 /** The last seq a user may see: everything for members, up to their removal for former members. */
 export function visibleUpTo(state: ConversationState, userId: string): number | null {
+  if (state.deleted) return null;
   if (state.members.has(userId)) return state.lastSeq;
   return state.leftSeqs.get(userId) ?? null;
 }

@@ -76,6 +76,8 @@ const v1 = {
   MessageRecalled: z.object({ messageId: id, seq, recalledBy: id }),
   MessagesDelivered: z.object({ userId: id, upToSeq: seq }),
   MessageRead: z.object({ userId: id, upToSeq: seq }),
+  /** The owner deleted the group for everyone: it leaves every list, and nothing more happens in it. */
+  ConversationDeleted: z.object({ deletedBy: id }),
 
   UserRegistered: z.object({
     userId: id,
@@ -95,7 +97,19 @@ const v1 = {
   }),
   DeviceRegistered: z.object({ token: z.string(), platform: z.enum(['android', 'ios', 'web']) }),
   DeviceRemoved: z.object({ token: z.string() }),
-
+  /**
+   * Delete for me: messages this user no longer sees. Carries every message hidden in the
+   * conversation above its cleared seq, this change included, so a device or a projection applies
+   * it without knowing what came before.
+   */
+  MessagesHidden: z.object({ conversationId: id, seqs: z.array(seq) }),
+  /**
+   * This user's history of the conversation up to `upToSeq` is gone for them. `messageCount` is the
+   * number of messages at or before it, so unread counts can skip them without folding the stream.
+   */
+  ConversationCleared: z.object({ conversationId: id, upToSeq: seq, messageCount: z.number().int().nonnegative() }),
+  /** Cleared as above, and off this user's list until a message after `upToSeq` arrives. */
+  ConversationDeletedForMe: z.object({ conversationId: id, upToSeq: seq, messageCount: z.number().int().nonnegative() }),
   UsernameReserved: z.object({ username: z.string(), userId: id }),
 } as const;
 
@@ -111,11 +125,15 @@ export const eventSchemas: { [T in EventType]: Record<number, z.ZodType<EventDat
   MessageRecalled: { 1: v1.MessageRecalled },
   MessagesDelivered: { 1: v1.MessagesDelivered },
   MessageRead: { 1: v1.MessageRead },
+  ConversationDeleted: { 1: v1.ConversationDeleted },
   UserRegistered: { 1: v1.UserRegistered },
   ProfileUpdated: { 1: v1.ProfileUpdated },
   ConversationSettingsChanged: { 1: v1.ConversationSettingsChanged },
   DeviceRegistered: { 1: v1.DeviceRegistered },
   DeviceRemoved: { 1: v1.DeviceRemoved },
+  MessagesHidden: { 1: v1.MessagesHidden },
+  ConversationCleared: { 1: v1.ConversationCleared },
+  ConversationDeletedForMe: { 1: v1.ConversationDeletedForMe },
   UsernameReserved: { 1: v1.UsernameReserved },
 };
 
@@ -138,10 +156,23 @@ export type ConversationEvent = EventOf<
   | 'MessageRecalled'
   | 'MessagesDelivered'
   | 'MessageRead'
+  | 'ConversationDeleted'
 >;
 export type UserEvent = EventOf<
-  'UserRegistered' | 'ProfileUpdated' | 'ConversationSettingsChanged' | 'DeviceRegistered' | 'DeviceRemoved'
+  | 'UserRegistered'
+  | 'ProfileUpdated'
+  | 'ConversationSettingsChanged'
+  | 'DeviceRegistered'
+  | 'DeviceRemoved'
+  | PersonalViewEventType
 >;
+
+/** User-stream events that change what the user sees of one conversation: synced to all their devices. */
+export const personalViewEventTypes = ['MessagesHidden', 'ConversationCleared', 'ConversationDeletedForMe'] as const;
+export type PersonalViewEventType = (typeof personalViewEventTypes)[number];
+export type PersonalViewEvent = EventOf<PersonalViewEventType>;
+export const isPersonalViewEvent = (event: DomainEvent): event is PersonalViewEvent =>
+  (personalViewEventTypes as readonly string[]).includes(event.type);
 
 export const isEventType = (type: string): type is EventType => Object.hasOwn(v1, type);
 

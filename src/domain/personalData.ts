@@ -19,6 +19,8 @@ export function usersNamedBy(event: ConversationEvent): string[] {
       return [event.data.editorId];
     case 'MessageRecalled':
       return [event.data.recalledBy];
+    case 'ConversationDeleted':
+      return [event.data.deletedBy];
     case 'MessagesDelivered':
     case 'MessageRead':
       return [event.data.userId];

@@ -1,3 +1,4 @@
+import { fullView, type PersonalView } from './conversation.js';
 import type { UserEvent } from './events.js';
 
 export interface ConversationSettings {
@@ -15,6 +16,8 @@ export interface UserState {
   passwordHash: string;
   devices: Map<string, 'android' | 'ios' | 'web'>;
   settings: Map<string, ConversationSettings>;
+  /** What this user deleted for themselves, by conversation. */
+  views: Map<string, PersonalView>;
   lastSeq: number;
 }
 
@@ -30,6 +33,7 @@ export function initialUserState(userId: string): UserState {
     passwordHash: '',
     devices: new Map(),
     settings: new Map(),
+    views: new Map(),
     lastSeq: -1,
   };
 }
@@ -60,9 +64,27 @@ export function evolveUser(state: UserState, event: UserEvent, seq: number): Use
     case 'DeviceRemoved':
       state.devices.delete(event.data.token);
       break;
+    case 'MessagesHidden':
+      state.views.set(event.data.conversationId, { ...viewOf(state, event.data.conversationId), hiddenSeqs: event.data.seqs });
+      break;
+    case 'ConversationCleared':
+    case 'ConversationDeletedForMe': {
+      const { conversationId, upToSeq, messageCount } = event.data;
+      const view = viewOf(state, conversationId);
+      state.views.set(conversationId, {
+        clearedUpToSeq: upToSeq,
+        clearedMessageCount: messageCount,
+        hiddenSeqs: view.hiddenSeqs.filter((seq) => seq > upToSeq),
+        removedUpToSeq: event.type === 'ConversationDeletedForMe' ? upToSeq : view.removedUpToSeq,
+      });
+      break;
+    }
   }
   return state;
 }
+
+/** What this user sees of a conversation: everything, unless they deleted some of it for themselves. */
+export const viewOf = (state: UserState, conversationId: string): PersonalView => state.views.get(conversationId) ?? fullView();
 
 export function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;

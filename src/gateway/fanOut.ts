@@ -1,5 +1,6 @@
 import { eventAudience, readableEventData } from '../domain/conversation.js';
-import type { ConversationEvent } from '../domain/events.js';
+import { isPersonalViewEvent, type ConversationEvent, type PersonalViewEvent } from '../domain/events.js';
+import { userStream } from '../domain/streams.js';
 import type { RecordedEvent, Subscription } from '../eventstore/port.js';
 import type { ConversationCache, ConversationFeed, FeedItem } from '../feed/index.js';
 import { serializeEventFrame } from './frames.js';
@@ -38,6 +39,7 @@ export class EventFanOut {
 
   private deliver({ recorded, stream, event, state }: FeedItem): void {
     this.lastPosition = recorded.position;
+    if (stream.kind === 'user' && isPersonalViewEvent(event)) return this.deliverToOwnDevices(stream.id, recorded, event);
     if (state === null) return;
     this.noteActivity(stream.id, event, recorded.metadata.at);
     const audience = eventAudience(event, state).filter((u) => this.deps.hub.users.has(u));
@@ -51,6 +53,21 @@ export class EventFanOut {
     for (const userId of audience) {
       for (const s of this.deps.hub.users.get(userId) ?? []) s.deliver(stream.id, recorded.revision, frame);
     }
+  }
+
+  /** What a user deleted for themselves goes to all their devices online here. */
+  private deliverToOwnDevices(userId: string, recorded: RecordedEvent, event: PersonalViewEvent): void {
+    const sessions = this.deps.hub.users.get(userId);
+    if (!sessions) return;
+    const { conversationId } = event.data;
+    const frame = serializeEventFrame({
+      type: 'event',
+      conversationId,
+      seq: recorded.revision,
+      stream: 'user',
+      event: { type: recorded.type, data: recorded.data, at: recorded.metadata.at },
+    });
+    for (const s of sessions) s.deliver(userStream(userId), recorded.revision, frame);
   }
 
   /**

@@ -66,6 +66,11 @@ export const eventFrame = z.strictObject({
   seq,
   /** Replayed inbox entries only: the entry's position in the user's inbox. */
   userSeq: seq.optional(),
+  /**
+   * 'user': an event of the user's own stream (what they deleted for themselves in `conversationId`);
+   * `seq` is then that stream's revision, not a conversation seq.
+   */
+  stream: z.literal('user').optional(),
   /** `data` as clients may read it: a recalled message's content is emptied (readableEventData). */
   event: z.strictObject({ type: z.string(), data: z.unknown(), at: z.iso.datetime() }),
 });

@@ -1,5 +1,7 @@
 import type { ChatService } from '../commands/service.js';
+import type { PersonalView } from '../domain/conversation.js';
 import { conflict, DomainError } from '../domain/errors.js';
+import { userStream } from '../domain/streams.js';
 import type { EventStore } from '../eventstore/port.js';
 import type { ConversationQueries, InboxQueries } from '../projections/ports.js';
 import { readableInbox, readableTimeline } from '../api/views.js';
@@ -38,11 +40,12 @@ export async function replaySync(deps: SyncReplayDeps, session: Session, frame: 
   session.beginReplay();
   try {
     const { named, skipped } = await readableConversations(deps.service, session.userId, frame.conversations ?? {});
+    const { views } = await deps.service.userCommands.requireUser(session.userId);
     let complete = await deps.waitForProjections(deps.livePosition());
     let replayed = 0;
     let nextUserSeq: number | undefined;
     if (frame.afterUserSeq !== undefined) {
-      const inbox = await replayInbox(deps.readStore, session, frame.afterUserSeq, new Set(named.map((c) => c.conversationId)));
+      const inbox = await replayInbox(deps.readStore, session, frame.afterUserSeq, new Set(named.map((c) => c.conversationId)), views);
       nextUserSeq = inbox.nextUserSeq;
       replayed += inbox.replayed;
       complete &&= inbox.complete;
@@ -53,7 +56,7 @@ export async function replaySync(deps: SyncReplayDeps, session: Session, frame: 
       if (wanted <= 0) continue;
       if (wanted > budget) complete = false;
       if (budget === 0) continue;
-      const items = await readableTimeline(deps.store, deps.service.conversations, conversationId, afterSeq + 1, Math.min(wanted, budget));
+      const items = await readableTimeline(deps.store, deps.service.conversations, conversationId, afterSeq + 1, Math.min(wanted, budget), views.get(conversationId));
       for (const { seq, ...event } of items) {
         if (session.replay(conversationId, seq, serializeEventFrame({ type: 'event', conversationId, seq, event }))) replayed++;
       }
@@ -82,18 +85,29 @@ async function readableConversations(service: ChatService, userId: string, posit
   return { named, skipped };
 }
 
-/** Replays the inbox after `afterUserSeq`, passing over the conversations replayed from their streams. */
-async function replayInbox(readStore: SyncReads, session: Session, afterUserSeq: number, fromStreams: ReadonlySet<string>) {
+/**
+ * Replays the inbox after `afterUserSeq`, passing over the conversations replayed from their
+ * streams. Entries from the user's own stream (what they deleted for themselves) are ordered by
+ * that stream's revision, apart from every conversation's seqs.
+ */
+async function replayInbox(
+  readStore: SyncReads,
+  session: Session,
+  afterUserSeq: number,
+  fromStreams: ReadonlySet<string>,
+  views: ReadonlyMap<string, PersonalView>,
+) {
   let nextUserSeq = afterUserSeq;
   let replayed = 0;
   for (;;) {
     const entries = await readStore.listInbox(session.userId, nextUserSeq, REPLAY_PAGE);
-    for (const e of await readableInbox(readStore, entries)) {
+    for (const e of await readableInbox(readStore, entries, views)) {
       nextUserSeq = e.userSeq;
-      if (fromStreams.has(e.conversationId)) continue;
-      const { conversationId, seq, userSeq } = e;
+      const { conversationId, seq, userSeq, stream } = e;
+      if (!stream && fromStreams.has(conversationId)) continue;
       const event = { type: e.type, data: e.data, at: e.at };
-      if (session.replay(conversationId, seq, serializeEventFrame({ type: 'event', conversationId, seq, userSeq, event }))) replayed++;
+      const frame = serializeEventFrame({ type: 'event', conversationId, seq, userSeq, ...(stream ? { stream } : {}), event });
+      if (session.replay(stream ? userStream(session.userId) : conversationId, seq, frame)) replayed++;
     }
     if (entries.length < REPLAY_PAGE) return { nextUserSeq, replayed, complete: true };
     if (replayed >= MAX_REPLAY) return { nextUserSeq, replayed, complete: false };

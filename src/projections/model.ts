@@ -33,6 +33,8 @@ export interface ConversationDoc {
   recalledSeqs?: number[];
   /** Both members of a direct conversation (its title is the other member's name); null for groups. */
   directMemberIds: string[] | null;
+  /** Deleted by its owner for everyone: on nobody's list. Absent otherwise. */
+  deleted?: true;
 }
 
 /** What a former member keeps seeing of the conversation: its state when they left. */
@@ -57,6 +59,14 @@ export interface UserConversationDoc {
   pinned: boolean;
   archived: boolean;
   frozen: FrozenView | null;
+  /**
+   * What the user deleted for themselves (see PersonalView), from their own stream; absent until
+   * they first do.
+   */
+  clearedUpToSeq?: number;
+  clearedMessageCount?: number;
+  hiddenSeqs?: number[];
+  removedUpToSeq?: number;
 }
 
 export interface MessageDoc {
@@ -87,7 +97,12 @@ export interface InboxEntry {
   userId: string;
   userSeq: number;
   conversationId: string;
+  /**
+   * The conversation's seq; for an entry from the user's own stream (`stream: 'user'`: what they
+   * deleted for themselves in `conversationId`), that stream's revision.
+   */
   seq: number;
+  stream?: 'user';
   type: string;
   data: unknown;
   at: string;

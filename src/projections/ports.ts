@@ -39,6 +39,8 @@ export interface ListOptions {
   limit: number;
   cursor?: ListCursor;
   archived?: boolean;
+  /** Also the conversations off the list (listing.ts): deleted for everyone, or by the user for themselves. */
+  includeUnlisted?: boolean;
 }
 
 export interface MessageRange {
@@ -47,13 +49,15 @@ export interface MessageRange {
   /** Nothing past this seq is returned (a former member's leftSeq). */
   maxSeq: number;
   limit: number;
+  /** What the reader deleted for themselves: nothing at or below clearedUpToSeq, nothing in hiddenSeqs. */
+  hidden?: { clearedUpToSeq: number; hiddenSeqs: readonly number[] };
 }
 
 export interface ConversationQueries {
   getConversation(conversationId: string): Promise<ConversationDoc | null>;
   /** Current members (not those who left), ordered by user id. */
   listMembers(conversationId: string): Promise<UserConversationDoc[]>;
-  /** In the order of ranking.ts: pinned first, then by last activity, newest first. */
+  /** In the order of ranking.ts: pinned first, then by last activity, newest first; listed ones only (listing.ts) unless asked. */
   listConversations(userId: string, options: ListOptions): Promise<ConversationListItem[]>;
   /** Ascending by seq; with only beforeSeq, the newest page before it. */
   listMessages(conversationId: string, range: MessageRange): Promise<MessageDoc[]>;

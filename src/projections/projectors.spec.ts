@@ -276,10 +276,12 @@ describe('projector: userConversations', () => {
     whenScript('userConversations', 9).then([update('bob', { readSeq: 8, deliveredSeq: 8, readMessageCount: 4 })]);
   });
 
-  it('freezes the view of a removed member at their removal and never touches it again', () => {
+  it('freezes the view of a removed member at their removal, with nothing left unread, and never touches it again', () => {
     whenScript('userConversations', 6).then([
       update('carol', {
         leftSeq: 6,
+        readSeq: 6,
+        readMessageCount: 3,
         frozen: { lastSeq: 6, lastMessage: preview(5, 'c1', 'carol', 'hey all'), lastActivityAt: at(5), messageCount: 3 },
       }),
     ]);
@@ -319,7 +321,7 @@ describe('projector: userConversations', () => {
     assert.deepEqual(membership('carol'), {
       userId: 'carol', conversationId: G, role: 'member', joinedSeq: 0, leftSeq: 6,
       frozen: { lastSeq: 6, lastMessage: preview(5, 'c1', 'carol', 'hey all'), lastActivityAt: at(5), messageCount: 3 },
-      readSeq: 5, deliveredSeq: 5, readMessageCount: 3, ...settings,
+      readSeq: 6, deliveredSeq: 5, readMessageCount: 3, ...settings,
     });
     assert.deepEqual(membership('dave'), {
       userId: 'dave', conversationId: G, role: 'admin', joinedSeq: 11, leftSeq: null, frozen: null,
@@ -501,10 +503,55 @@ describe('projectors: recalled messages in the conversation list', () => {
     assert.equal(listItem('alice').unreadCount, 0);
   });
 
-  it('redacts the preview a former member keeps, and counts only the messages still there as unread', () => {
+  it('redacts the preview a former member keeps, and leaves them nothing unread', () => {
     const carol = listItem('carol');
     assert.deepEqual(carol.lastMessage, preview(4, 'x3', 'alice', null, true));
-    // carol left at seq 5 with messages 1, 2 and 4 unread; 2 and 4 were recalled since.
-    assert.equal(carol.unreadCount, 1);
+    // carol was removed at seq 5 with messages 1, 2 and 4 unread: nobody can move her marker any more.
+    assert.equal(carol.unreadCount, 0);
+  });
+});
+
+describe('projectors: what a user deletes for themselves, and a group deleted for everyone', () => {
+  const D = 'd1';
+  const ownStream: UserEvent[] = [
+    { type: 'UserRegistered', data: { userId: 'bob', username: 'bob', displayName: 'Bob', passwordHash: 'h' } },
+    { type: 'MessagesHidden', data: { conversationId: D, seqs: [2, 4] } },
+    { type: 'ConversationCleared', data: { conversationId: D, upToSeq: 3, messageCount: 2 } },
+    { type: 'ConversationDeletedForMe', data: { conversationId: D, upToSeq: 5, messageCount: 4 } },
+  ];
+  const whenOwn = whenEventOf({ kind: 'user', ownerId: 'bob' }, ownStream);
+  const update = (userId: string, set: Partial<UserConversationDoc>, conversationId: string): Write => ({
+    kind: 'upsert',
+    collection: 'userConversations',
+    key: { userId, conversationId },
+    set,
+  });
+
+  it('keeps each on the membership document of that conversation', () => {
+    whenOwn('userConversations', 1).then([update('bob', { hiddenSeqs: [2, 4] }, D)]);
+    whenOwn('userConversations', 2).then([update('bob', { clearedUpToSeq: 3, clearedMessageCount: 2 }, D)]);
+    whenOwn('userConversations', 3).then([update('bob', { clearedUpToSeq: 5, clearedMessageCount: 4, removedUpToSeq: 5 }, D)]);
+  });
+
+  it("puts each in the user's own inbox, marked as their stream's, so all their devices learn it", () => {
+    const steps = playUser('bob', ownStream);
+    const entries = allWrites(steps, 'inbox').map((w) => (w.kind === 'inbox' ? w.entry : null));
+    assert.deepEqual(
+      entries.map((e) => [e?.userId, e?.conversationId, e?.seq, e?.stream, e?.type]),
+      [
+        ['bob', D, 1, 'user', 'MessagesHidden'],
+        ['bob', D, 2, 'user', 'ConversationCleared'],
+        ['bob', D, 3, 'user', 'ConversationDeletedForMe'],
+      ],
+    );
+  });
+
+  it('marks a group deleted for everyone on its conversation document, and tells every member', () => {
+    const deleted: ConversationEvent[] = [...script.slice(0, 3), { type: 'ConversationDeleted', data: { deletedBy: 'alice' } }];
+    const steps = playConversation(G, deleted);
+    const { doc } = materialize(allWrites(steps, 'conversations'));
+    assert.equal((doc('conversations', { conversationId: G }) as unknown as ConversationDoc).deleted, true);
+    const told = writesAt(steps, 3, 'inbox').map((w) => (w.kind === 'inbox' ? w.entry.userId : null));
+    assert.deepEqual(told.sort(), ['alice', 'bob', 'carol']);
   });
 });

@@ -1,6 +1,6 @@
 import { eventAudience, messagesUpTo, type ConversationState } from '../domain/conversation.js';
 import { definedOnly } from '../domain/user.js';
-import type { ConversationEvent, DomainEvent, MessageKind, UserEvent } from '../domain/events.js';
+import { isPersonalViewEvent, type ConversationEvent, type DomainEvent, type MessageKind, type PersonalViewEvent, type UserEvent } from '../domain/events.js';
 import type { MessageDoc, UserConversationDoc, Write } from './model.js';
 
 /** What a projector sees of one stored event: the event, where it is, and the folded state after it. */
@@ -54,6 +54,7 @@ export const conversations: Projector = (input) => {
         // A copy: the state is evolved in place after this write is produced.
         recalledSeqs: [...state.recalledSeqs],
         directMemberIds: state.kind === 'direct' ? [...state.members.keys()].sort() : null,
+        ...(state.deleted ? { deleted: true as const } : {}),
       },
       setOnInsert: { createdBy: state.createdBy, homeDc: state.homeDc, createdAt: state.createdAt },
     },
@@ -90,6 +91,10 @@ export const userConversations: Projector = (input) => {
     const { conversationId, ...settings } = (input.event as Extract<UserEvent, { type: 'ConversationSettingsChanged' }>).data;
     return [{ kind: 'upsert', collection: 'userConversations', key: { userId: input.ownerId, conversationId }, set: definedOnly(settings) }];
   }
+  if (input.streamKind === 'user' && isPersonalViewEvent(input.event)) {
+    const { event } = input;
+    return [{ kind: 'upsert', collection: 'userConversations', key: { userId: input.ownerId, conversationId: event.data.conversationId }, set: personalView(event) }];
+  }
   const c = conversationInput(input);
   if (!c) return [];
   const { event, state } = c;
@@ -103,6 +108,9 @@ export const userConversations: Projector = (input) => {
       return [
         membership(state, event.data.userId, {
           leftSeq: seq,
+          // Nobody moves a former member's read marker again, so nothing may stay unread for them.
+          readSeq: seq,
+          readMessageCount: state.messageSeqs.length,
           frozen: {
             lastSeq: seq,
             lastMessage: state.lastMessage,
@@ -140,6 +148,14 @@ export const userConversations: Projector = (input) => {
       return [];
   }
 };
+
+/** The user's own deletions, as their membership document keeps them. */
+function personalView(event: PersonalViewEvent): Partial<UserConversationDoc> {
+  if (event.type === 'MessagesHidden') return { hiddenSeqs: event.data.seqs };
+  const { upToSeq, messageCount } = event.data;
+  const cleared = { clearedUpToSeq: upToSeq, clearedMessageCount: messageCount };
+  return event.type === 'ConversationDeletedForMe' ? { ...cleared, removedUpToSeq: upToSeq } : cleared;
+}
 
 /** messages: the history by seq, with edits and recalls applied. */
 export const messages: Projector = (input) => {
@@ -203,8 +219,20 @@ export function inboxRecipients(event: ConversationEvent, state: ConversationSta
   }
 }
 
-/** inbox: per-user timeline for multi-device sync ("everything since userSeq N"). */
+/**
+ * inbox: per-user timeline for multi-device sync ("everything since userSeq N"), with what the user
+ * deleted for themselves from their own stream, so every device of theirs learns it.
+ */
 export const inbox: Projector = (input, options) => {
+  if (input.streamKind === 'user' && isPersonalViewEvent(input.event)) {
+    const { event } = input;
+    return [
+      {
+        kind: 'inbox',
+        entry: { userId: input.ownerId, conversationId: event.data.conversationId, seq: input.seq, stream: 'user', type: event.type, data: event.data, at: input.at },
+      },
+    ];
+  }
   const c = conversationInput(input);
   if (!c) return [];
   return inboxRecipients(c.event, c.state, options.inboxPullThreshold).map((userId) => ({

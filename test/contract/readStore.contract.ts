@@ -115,13 +115,25 @@ export function readStoreContract(name: string, makeFixture: () => Promise<ReadS
       assert.deepEqual(await store.listConversations('nobody', { limit: 10 }), []);
     });
 
+    it('leaves off the list what was deleted for everyone or for oneself, unless asked for everything', async () => {
+      const ids = async (s: ReadStoreAdapter, userId: string, includeUnlisted?: boolean) =>
+        (await s.listConversations(userId, { limit: 100, includeUnlisted })).map((i) => i.conversation.conversationId);
+      for (const user of [w.users.ann, w.users.ben, w.users.cat]) {
+        assert.deepEqual(await ids(store, user.userId), await ids(server.readStore, user.userId));
+        assert.deepEqual(await ids(store, user.userId, true), await ids(server.readStore, user.userId, true));
+      }
+      assert.equal((await ids(store, w.users.cat.userId)).includes(w.conversations.small), false, 'cat deleted the group she left');
+      assert.equal((await ids(store, w.users.cat.userId, true)).includes(w.conversations.small), true);
+      assert.equal((await ids(store, w.users.ann.userId, true)).length - (await ids(store, w.users.ann.userId)).length, 1, 'the group ann deleted');
+    });
+
     it('answers membership, members, history, idempotency lookups, inbox and users like the embedded store', async () => {
       const ref = server.readStore;
       assert.deepEqual(await store.getConversation(w.conversations.small), await ref.getConversation(w.conversations.small));
       assert.equal(await store.getConversation('missing'), null);
       // A former member still lists the conversation (its history up to leftSeq stays readable).
       const catInSmallGroup = async (s: ReadStoreAdapter) =>
-        (await s.listConversations(w.users.cat.userId, { limit: 100 })).find((i) => i.conversation.conversationId === w.conversations.small)?.membership;
+        (await s.listConversations(w.users.cat.userId, { limit: 100, includeUnlisted: true })).find((i) => i.conversation.conversationId === w.conversations.small)?.membership;
       assert.deepEqual(await catInSmallGroup(store), await catInSmallGroup(ref));
       assert.ok((await catInSmallGroup(store))!.leftSeq! > 0, 'cat left the small group');
       assert.deepEqual(await store.listMembers(w.conversations.small), await ref.listMembers(w.conversations.small));
@@ -130,6 +142,9 @@ export function readStoreContract(name: string, makeFixture: () => Promise<ReadS
         { afterSeq: 2, maxSeq: 100, limit: 2 },
         { beforeSeq: 6, maxSeq: 100, limit: 2 },
         { afterSeq: 1, beforeSeq: 5, maxSeq: 3, limit: 50 },
+        { maxSeq: 100, limit: 50, hidden: { clearedUpToSeq: 2, hiddenSeqs: [4] } },
+        { beforeSeq: 6, maxSeq: 100, limit: 10, hidden: { clearedUpToSeq: 1, hiddenSeqs: [3, 5] } },
+        { afterSeq: 0, maxSeq: 100, limit: 2, hidden: { clearedUpToSeq: -1, hiddenSeqs: [1, 2] } },
       ]) {
         assert.deepEqual(await store.listMessages(w.conversations.dm, range), await ref.listMessages(w.conversations.dm, range), JSON.stringify(range));
       }

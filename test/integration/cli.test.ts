@@ -101,11 +101,12 @@ describe('im, the operator CLI, against a live data directory', { skip: embedded
     assert.equal(exported.account.username, cat.username);
     assert.equal(exported.account.passwordHash, '[redacted]');
     assert.doesNotMatch(stdout, /scrypt|\$[0-9a-z]+\$/i);
-    assert.deepEqual(exported.userEvents.map((e: any) => e.type), ['UserRegistered']);
+    assert.deepEqual(exported.userEvents.map((e: any) => e.type), ['UserRegistered', 'ConversationDeletedForMe']);
     assert.equal(exported.profile.displayName, 'cat');
     const byTitle = Object.fromEntries(exported.conversations.map((c: any) => [c.title, c]));
     assert.deepEqual(Object.keys(byTitle).sort(), ['big (pull mode)', 'bigger', 'small'].filter((t) => t in byTitle).sort());
     const small = byTitle.small;
+    assert.ok(small, 'a conversation deleted from her list is still exported');
     assert.equal(small.membership.leftSeq, 7, 'cat was removed from small at seq 7');
     assert.deepEqual(small.events.map((e: any) => e.type), ['ConversationCreated', 'MessageSent', 'MessageEdited', 'MemberRemoved']);
     assert.equal(small.events[1].data.text, 'helo');

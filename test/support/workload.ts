@@ -26,5 +26,11 @@ export async function workload(api: ApiClient) {
   await api.request('PUT', `/v1/conversations/${dm}/settings`, { token: ann.token, body: { pinned: true, muted: true } });
   await api.request('PATCH', `/v1/conversations/${big}`, { token: ann.token, body: { title: 'bigger', announcement: 'hi all' } });
   await api.request('PATCH', '/v1/me', { token: dan.token, body: { displayName: 'Daniel' } });
+  // Deleted for oneself (ben hides one message of the dm, clears it up to seq 2; cat deletes the group she left) and for everyone.
+  await api.request('POST', `/v1/conversations/${dm}/hidden`, { token: ben.token, body: { seqs: [3] } });
+  await api.request('POST', `/v1/conversations/${dm}/clear`, { token: ben.token, body: { upToSeq: 2 } });
+  await api.request('DELETE', `/v1/me/conversations/${small}`, { token: cat.token });
+  const doomed = await api.group(ann, [ben], 'doomed');
+  await api.request('DELETE', `/v1/conversations/${doomed}`, { token: ann.token });
   return { users: { ann, ben, cat, dan, eve }, conversations: { dm, small, big } };
 }

@@ -1,4 +1,5 @@
 import { notFound } from '../../domain/errors.js';
+import { viewOf } from '../../domain/user.js';
 import { json } from '../answers.js';
 import * as r from '../responses.js';
 import { route } from '../route.js';
@@ -37,7 +38,8 @@ export function messageRoutes({ service, readStore, media }: ApiDeps) {
       refusals: [403, 404],
       async handler({ principal, params, query }) {
         const { maxSeq } = await access.visibleConversation(principal.userId, params.id);
-        const items = await readStore.listMessages(params.id, { ...query, maxSeq });
+        const hidden = viewOf(await service.userCommands.requireUser(principal.userId), params.id);
+        const items = await readStore.listMessages(params.id, { ...query, maxSeq, hidden });
         return { body: { items: items.map(messageItem) } };
       },
     }),

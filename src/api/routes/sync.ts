@@ -1,5 +1,6 @@
 import { json } from '../answers.js';
 import * as r from '../responses.js';
+import { viewOf } from '../../domain/user.js';
 import { route } from '../route.js';
 import * as s from '../schemas.js';
 import { readableInbox, readableTimeline, syncItem } from '../views.js';
@@ -21,7 +22,8 @@ export function syncRoutes({ service, store, readStore }: ApiDeps) {
         const { maxSeq } = await service.access.visibleConversation(principal.userId, params.id);
         const fromRevision = (query.afterSeq ?? -1) + 1;
         const count = Math.min(query.limit, maxSeq - fromRevision + 1);
-        const items = count > 0 ? await readableTimeline(store, service.conversations, params.id, fromRevision, count) : [];
+        const view = viewOf(await service.userCommands.requireUser(principal.userId), params.id);
+        const items = count > 0 ? await readableTimeline(store, service.conversations, params.id, fromRevision, count, view) : [];
         return { body: { items } };
       },
     }),
@@ -35,7 +37,8 @@ export function syncRoutes({ service, store, readStore }: ApiDeps) {
       async handler({ principal, query }) {
         const entries = await readStore.listInbox(principal.userId, query.afterUserSeq, query.limit);
         const nextUserSeq = entries.length ? entries[entries.length - 1]!.userSeq : query.afterUserSeq;
-        const items = (await readableInbox(readStore, entries)).map(syncItem);
+        const { views } = await service.userCommands.requireUser(principal.userId);
+        const items = (await readableInbox(readStore, entries, views)).map(syncItem);
         return { body: { items, nextUserSeq, hasMore: entries.length === query.limit } };
       },
     }),

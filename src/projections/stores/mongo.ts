@@ -13,6 +13,7 @@ import {
 import { assertHoldsMongoLease, MongoLeaseStore, type FencingToken } from '../../lease/index.js';
 import { dayOf, hourOf, orderReport } from '../analytics.js';
 import type { AnalyticsQuery, AnalyticsReport, ListOptions, MediaReference, MessageFact, MessageRange, ReadStoreAdapter } from '../ports.js';
+import { isListed } from '../listing.js';
 import { compareRanks, rankOf } from '../ranking.js';
 import { docId, foldDocument, inboxUsers, numberInboxEntries, upsertsByDocument, writesToApply, type DocumentWrites, type InboxCounter, type NumberedInboxEntry } from '../writeFold.js';
 
@@ -225,7 +226,7 @@ export class MongoReadStore implements ReadStoreAdapter {
    * The ranking needs fields of two collections; without $lookup it reads the user's memberships
    * and their conversations and sorts in memory (hundreds to a few thousand per user).
    */
-  async listConversations(userId: string, { limit, cursor, archived }: ListOptions): Promise<ConversationListItem[]> {
+  async listConversations(userId: string, { limit, cursor, archived, includeUnlisted }: ListOptions): Promise<ConversationListItem[]> {
     const memberships = (
       await this.coll(this.names.userConversations).find({ userId, ...(archived === undefined ? {} : { archived }) }).toArray()
     ).map((d) => strip<UserConversationDoc>(d)!);
@@ -238,6 +239,7 @@ export class MongoReadStore implements ReadStoreAdapter {
     const items = memberships
       .filter((membership) => conversations.has(membership.conversationId))
       .map((membership) => ({ conversation: conversations.get(membership.conversationId)!, membership }))
+      .filter((item) => includeUnlisted || isListed(item))
       .sort((a, b) => compareRanks(rankOf(a), rankOf(b)));
     const after = cursor ? items.filter((item) => compareRanks(rankOf(item), cursor) > 0) : items;
     return after.slice(0, limit);
@@ -245,13 +247,15 @@ export class MongoReadStore implements ReadStoreAdapter {
 
   // Messages
 
-  async listMessages(conversationId: string, { afterSeq, beforeSeq, maxSeq, limit }: MessageRange): Promise<MessageDoc[]> {
+  async listMessages(conversationId: string, { afterSeq, beforeSeq, maxSeq, limit, hidden }: MessageRange): Promise<MessageDoc[]> {
     const messages = this.coll(this.names.messages);
+    const floor = hidden?.clearedUpToSeq ?? -1;
+    const except = hidden?.hiddenSeqs.length ? { $nin: [...hidden.hiddenSeqs] } : {};
     if (afterSeq === undefined && beforeSeq !== undefined) {
-      const docs = await messages.find({ conversationId, seq: { $lt: beforeSeq, $lte: maxSeq } }).sort({ seq: -1 }).limit(limit).toArray();
+      const docs = await messages.find({ conversationId, seq: { $lt: beforeSeq, $lte: maxSeq, $gt: floor, ...except } }).sort({ seq: -1 }).limit(limit).toArray();
       return docs.map((d) => strip<MessageDoc>(d)!).reverse();
     }
-    const seq: Document = { $gt: afterSeq ?? -1, $lte: maxSeq };
+    const seq: Document = { $gt: Math.max(afterSeq ?? -1, floor), $lte: maxSeq, ...except };
     if (beforeSeq !== undefined) seq.$lt = beforeSeq;
     const docs = await messages.find({ conversationId, seq }).sort({ seq: 1 }).limit(limit).toArray();
     return docs.map((d) => strip<MessageDoc>(d)!);

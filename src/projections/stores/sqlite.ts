@@ -98,6 +98,17 @@ const rankedAfterCursor = rankFields.reduceRight(
 );
 const cursorParams = (cursor: Rank): Params => ({ ...cursor, pinned: cursor.pinned ? 1 : 0 });
 
+/** listing.ts's isListed over `uc` and `c`, or every row with @includeUnlisted = 1. */
+const listedOrAll = `(@includeUnlisted = 1 OR (
+  json_extract(c.doc, '$.deleted') IS NULL AND (
+    json_extract(uc.doc, '$.removedUpToSeq') IS NULL
+    OR COALESCE(CASE WHEN json_type(uc.doc, '$.frozen') = 'object' THEN json_extract(uc.doc, '$.frozen.lastMessage.seq') ELSE json_extract(c.doc, '$.lastMessage.seq') END, -1)
+      > json_extract(uc.doc, '$.removedUpToSeq'))))`;
+
+/** What the reader deleted for themselves, as a seq floor and a JSON array for json_each. */
+const hiddenParams = (hidden: MessageRange['hidden']) => [hidden?.clearedUpToSeq ?? -1, JSON.stringify(hidden?.hiddenSeqs ?? [])];
+const notHidden = `seq > ? AND seq NOT IN (SELECT value FROM json_each(?))`;
+
 /**
  * Read models in the embedded SQLite file. Documents are JSON with their key fields as columns;
  * a batch of writes and the projections' checkpoints commit in one transaction, so a crash leaves
@@ -183,7 +194,7 @@ export class SqliteReadStore implements ReadStoreAdapter {
     const listSql = (cursor: boolean, archived: boolean) => `
       SELECT uc.doc AS uc, c.doc AS c
       FROM ${t.userConversations} uc JOIN ${t.conversations} c ON c.conversation_id = uc.conversation_id
-      WHERE uc.user_id = @userId
+      WHERE uc.user_id = @userId AND ${listedOrAll}
       ${archived ? `AND json_extract(uc.doc, '$.archived') = @archived` : ''}
       ${cursor ? `AND ${rankedAfterCursor}` : ''}
       ORDER BY ${rankOrderBy} LIMIT @limit`;
@@ -198,13 +209,13 @@ export class SqliteReadStore implements ReadStoreAdapter {
       listArchived: db.prepare<[Params], { uc: string; c: string }>(listSql(false, true)),
       listArchivedCursor: db.prepare<[Params], { uc: string; c: string }>(listSql(true, true)),
       messagesForward: db.prepare(
-        `SELECT doc FROM ${t.messages} WHERE conversation_id = ? AND seq > ? AND seq < ? AND seq <= ? ORDER BY seq LIMIT ?`,
+        `SELECT doc FROM ${t.messages} WHERE conversation_id = ? AND seq > ? AND seq < ? AND seq <= ? AND ${notHidden} ORDER BY seq LIMIT ?`,
       ),
       mediaReferences: db.prepare<[string, number], MediaReference>(
         `SELECT conversation_id AS conversationId, seq FROM ${t.messages} WHERE json_extract(doc, '$.media.hash') = ? LIMIT ?`,
       ),
       messagesBackward: db.prepare(
-        `SELECT doc FROM ${t.messages} WHERE conversation_id = ? AND seq < ? AND seq <= ? ORDER BY seq DESC LIMIT ?`,
+        `SELECT doc FROM ${t.messages} WHERE conversation_id = ? AND seq < ? AND seq <= ? AND ${notHidden} ORDER BY seq DESC LIMIT ?`,
       ),
       inbox: db.prepare<[string, number, number], { user_seq: number; doc: string }>(
         `SELECT user_seq, doc FROM ${t.inbox} WHERE user_id = ? AND user_seq > ? ORDER BY user_seq LIMIT ?`,
@@ -302,8 +313,8 @@ export class SqliteReadStore implements ReadStoreAdapter {
     return parseDocs(this.q.members.all(conversationId));
   }
 
-  async listConversations(userId: string, { limit, cursor, archived }: ListOptions): Promise<ConversationListItem[]> {
-    const params: Params = { userId, limit, ...(cursor ? cursorParams(cursor) : {}) };
+  async listConversations(userId: string, { limit, cursor, archived, includeUnlisted }: ListOptions): Promise<ConversationListItem[]> {
+    const params: Params = { userId, limit, includeUnlisted: includeUnlisted ? 1 : 0, ...(cursor ? cursorParams(cursor) : {}) };
     if (archived !== undefined) params.archived = archived ? 1 : 0;
     const stmt = archived === undefined ? (cursor ? this.q.listCursor : this.q.list) : cursor ? this.q.listArchivedCursor : this.q.listArchived;
     return stmt.all(params).map((r) => ({ conversation: JSON.parse(r.c), membership: JSON.parse(r.uc) }));
@@ -311,12 +322,12 @@ export class SqliteReadStore implements ReadStoreAdapter {
 
   // Messages
 
-  async listMessages(conversationId: string, { afterSeq, beforeSeq, maxSeq, limit }: MessageRange): Promise<MessageDoc[]> {
+  async listMessages(conversationId: string, { afterSeq, beforeSeq, maxSeq, limit, hidden }: MessageRange): Promise<MessageDoc[]> {
     if (afterSeq === undefined && beforeSeq !== undefined) {
-      return parseDocs<MessageDoc>(this.q.messagesBackward.all(conversationId, beforeSeq, maxSeq, limit)).reverse();
+      return parseDocs<MessageDoc>(this.q.messagesBackward.all(conversationId, beforeSeq, maxSeq, ...hiddenParams(hidden), limit)).reverse();
     }
     return parseDocs(
-      this.q.messagesForward.all(conversationId, afterSeq ?? -1, beforeSeq ?? Number.MAX_SAFE_INTEGER, maxSeq, limit),
+      this.q.messagesForward.all(conversationId, afterSeq ?? -1, beforeSeq ?? Number.MAX_SAFE_INTEGER, maxSeq, ...hiddenParams(hidden), limit),
     );
   }
 
