@@ -32,6 +32,7 @@ export class RateLimits {
   private readonly sendIp: RateLimiterAbstract;
   private readonly loginUser: RateLimiterAbstract;
   private readonly loginIp: RateLimiterAbstract;
+  private readonly exportUser: RateLimiterAbstract;
 
   constructor(o: RateLimitOptions, redis?: Redis) {
     const limiter = (keyPrefix: string, points: number, duration: number) => newLimiter({ keyPrefix, points, duration }, redis);
@@ -39,6 +40,12 @@ export class RateLimits {
     this.sendIp = limiter('send-ip', o.sendsPerIp, o.sendWindowSeconds);
     this.loginUser = limiter('login-user', o.loginsPerUser, o.loginWindowSeconds);
     this.loginIp = limiter('login-ip', o.loginsPerIp, o.loginWindowSeconds);
+    // An export reads the user's whole history: a few an hour serve any person, and no more are worth the load.
+    this.exportUser = limiter('export-user', EXPORTS_PER_HOUR, 60 * 60);
+  }
+
+  async export(userId: string): Promise<void> {
+    await take(this.exportUser, userId, 'too many exports');
   }
 
   async send(userId: string, ip: string): Promise<void> {
@@ -81,10 +88,14 @@ async function take(limiter: RateLimiterAbstract, key: string, what: string): Pr
 
 const loginName = z.object({ username: z.string().max(32) });
 
-/** Which limit a route takes: sends count per user, logins per username (read from the body, valid or not). */
-export type RateLimitKind = 'send' | 'login';
+/** Which limit a route takes: sends and exports count per user, logins per username (read from the body, valid or not). */
+export type RateLimitKind = 'send' | 'login' | 'export';
+
+/** Self-service exports per user and hour. */
+export const EXPORTS_PER_HOUR = 5;
 
 /** Charges one request against its route's limit, before its input is validated: a bad request still counts. */
 export function chargeRateLimit(limits: RateLimits, kind: RateLimitKind, request: { userId: string; ip: string; body: unknown }): Promise<void> {
+  if (kind === 'export') return limits.export(request.userId);
   return kind === 'send' ? limits.send(request.userId, request.ip) : limits.login(loginName.safeParse(request.body).data?.username, request.ip);
 }

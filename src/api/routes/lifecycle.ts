@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import type { PersonalView } from '../../domain/conversation.js';
+import { notFound } from '../../domain/errors.js';
+import { exportUser } from '../../privacy/export.js';
 import type { CommandContext } from '../../commands/commandHandler.js';
 import { json, type RefusalStatus } from '../answers.js';
 import { route } from '../route.js';
@@ -24,6 +26,16 @@ const personalViewAnswer = z
     removedUpToSeq: z.number().int().min(-1).meta({ description: 'off my list until a message after this seq; -1: listed' }),
   })
   .meta({ id: 'PersonalView' });
+const userExport = z
+  .strictObject({
+    userId: s.id,
+    exportedAt: z.iso.datetime(),
+    account: z.record(z.string(), z.unknown()),
+    profile: z.record(z.string(), z.unknown()).nullable(),
+    userEvents: z.array(z.record(z.string(), z.unknown())),
+    conversations: z.array(z.record(z.string(), z.unknown())),
+  })
+  .meta({ id: 'UserExport', description: 'the same document as the operator CLI im export-user gives (README)' });
 const deletedAnswer = z.strictObject({ conversationId: s.id, deletedSeq: seq }).meta({ id: 'ConversationDeleted' });
 
 const personalView = (conversationId: string, view: PersonalView) => ({
@@ -33,7 +45,7 @@ const personalView = (conversationId: string, view: PersonalView) => ({
   removedUpToSeq: view.removedUpToSeq,
 });
 
-export function lifecycleRoutes({ service }: ApiDeps) {
+export function lifecycleRoutes({ service, store, readStore }: ApiDeps) {
   const { userCommands, conversationCommands } = service;
   /** A change to what I see of one conversation, answered with what I see of it now. */
   const personalRoute = <B>(spec: {
@@ -61,6 +73,19 @@ export function lifecycleRoutes({ service }: ApiDeps) {
     });
 
   return [
+    route({
+      method: 'get',
+      path: '/v1/me/export',
+      summary: 'Everything stored about me as one JSON document: account, devices, settings, conversations and every event of mine (a few an hour)',
+      status: 200,
+      responses: { 200: json('My data', userExport) },
+      rateLimit: 'export',
+      async handler({ principal }) {
+        const exported = await exportUser({ store, readStore }, principal.userId);
+        if (!exported) throw notFound('user');
+        return { body: exported, headers: { 'content-disposition': 'attachment; filename="export.json"' } };
+      },
+    }),
     personalRoute({
       method: 'post',
       path: '/v1/conversations/:id/hidden',
