@@ -10,6 +10,8 @@ import { signalSchema, type Signal } from './peerLink.js';
 
 /** Events a home answers with at most at once; the asking DC comes back for the rest. */
 const MAX_EVENTS_PER_ANSWER = 1000;
+/** Events of the stream before a forwarded command's own that its answer carries at most. */
+const MAX_EVENTS_BEFORE_OWN = 100;
 /** A forwarded append is at most the store's bound (1 MiB) plus its JSON framing. */
 const BODY_LIMIT = '4mb';
 
@@ -72,7 +74,7 @@ export function internalRoutes({ secret, homes, store, executeHere, onSignal }: 
       if (!(error instanceof DomainError) || error.code === 'unavailable') throw error;
       answer = { events: [], refused: { code: error.code, message: error.message } };
     }
-    res.json({ ...answer, stream: await streamAfter(streamId, knownRevision) });
+    res.json({ ...answer, stream: await answerRange(store, streamId, knownRevision, answer.events.map((e) => e.seq)) });
   });
 
   router.post('/internal/v1/append', async (req, res) => {
@@ -102,6 +104,20 @@ export function internalRoutes({ secret, homes, store, executeHere, onSignal }: 
     res.status(204).end();
   });
   return router;
+}
+
+/**
+ * The stream a forwarded command's answer carries: what the asking DC lacked, up to the command's own
+ * events, but at most MAX_EVENTS_BEFORE_OWN before them. Many commands in flight at once all lack the
+ * same tail; each answer carrying all of it would cost in proportion to the square of their number.
+ * The asking DC copies answers of one stream one at a time, so most of that tail is already there,
+ * and it fetches the rest if not.
+ */
+async function answerRange(store: EventStore, streamId: string, knownRevision: number, ownSeqs: number[]) {
+  if (ownSeqs.length === 0) return store.readStream(streamId, { fromRevision: knownRevision + 1, maxCount: MAX_EVENTS_BEFORE_OWN });
+  const last = Math.max(...ownSeqs);
+  const from = Math.max(knownRevision + 1, Math.min(...ownSeqs) - MAX_EVENTS_BEFORE_OWN);
+  return store.readStream(streamId, { fromRevision: from, maxCount: last - from + 1 });
 }
 
 /** A DC asking here must agree that this is the home; if not, their configurations differ. */

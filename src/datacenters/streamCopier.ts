@@ -97,15 +97,13 @@ export class StreamCopier {
     return { outcome: 'appended', position };
   }
 
-  /** Copies revisions [from, until) from the home; answers the first outcome that stops it, or null. */
+  /** Copies revisions [from, until) from the home, a batch per append; answers the first outcome that stops it, or null. */
   private async fill(home: string, streamId: string, from: number, until: number): Promise<AppendAtOutcome | null> {
     for (let next = from; next < until; ) {
       const events = await this.link.readStream(home, streamId, next, Math.min(FILL_BATCH, until - next));
       if (events.length === 0) return { outcome: 'gap', lastRevision: next - 1 };
-      for (const missing of events) {
-        const outcome = await this.appendAt(missing);
-        if (outcome.outcome === 'gap' || outcome.outcome === 'diverged') return outcome;
-      }
+      const outcome = await this.copyRun(home, events);
+      if (outcome.outcome === 'gap' || outcome.outcome === 'diverged') return outcome;
       next = events[events.length - 1]!.revision + 1;
     }
     return null;
