@@ -20,8 +20,8 @@ export class StreamCopier {
     private readonly link: Pick<PeerLink, 'readStream'>,
   ) {}
 
-  /** The copy of each stream under way, which the next one waits for. */
-  private readonly copying = new Map<string, Promise<void>>();
+  /** Answers waiting to be copied, per stream, while a copy of that stream is under way. */
+  private readonly waiting = new Map<string, CopyJob[]>();
 
   async copy(home: string, event: RecordedEvent): Promise<AppendAtOutcome> {
     const outcome = await this.appendAt(event);
@@ -33,33 +33,47 @@ export class StreamCopier {
   /**
    * Copies what a home answered (`events`, the stream after `knownRevision`), then fetches the rest up
    * to `untilRevision`: afterwards the stream is here at least that far. Answers the newest local
-   * position copied (0 when nothing was). Copies of one stream run one at a time, so answers that
-   * overlap (commands in flight together) find each other's events here instead of racing for them.
+   * position copied (0 when nothing was). Answers for one stream are copied one batch at a time, and
+   * the answers that arrived meanwhile go together in the next batch: commands forwarded at once cost
+   * one append here, not one each.
    */
   copyAnswer(home: string, streamId: string, events: RecordedEvent[], knownRevision: number, untilRevision: number): Promise<number> {
-    const previous = this.copying.get(streamId) ?? Promise.resolve();
-    const mine = previous.then(() => this.copyAnswerNow(home, streamId, events, knownRevision, untilRevision));
-    const settled = mine.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.copying.set(streamId, settled);
-    void settled.then(() => {
-      if (this.copying.get(streamId) === settled) this.copying.delete(streamId);
+    return new Promise((resolve, reject) => {
+      const job = { home, events, knownRevision, untilRevision, resolve, reject };
+      const waiting = this.waiting.get(streamId);
+      if (waiting) return void waiting.push(job);
+      this.waiting.set(streamId, [job]);
+      void this.copyWaiting(streamId);
     });
-    return mine;
+  }
+
+  private async copyWaiting(streamId: string): Promise<void> {
+    for (let jobs = this.waiting.get(streamId)!; jobs.length > 0; jobs = this.waiting.get(streamId)!) {
+      this.waiting.set(streamId, []);
+      const byRevision = new Map(jobs.flatMap((j) => j.events.map((e) => [e.revision, e] as const)));
+      const events = [...byRevision.values()].sort((a, b) => a.revision - b.revision);
+      const known = Math.min(...jobs.map((j) => j.knownRevision));
+      const until = Math.max(...jobs.map((j) => j.untilRevision));
+      try {
+        const position = await this.copyAnswerNow(jobs[0]!.home, streamId, events, known, until);
+        for (const job of jobs) job.resolve(position);
+      } catch (error) {
+        for (const job of jobs) job.reject(error);
+      }
+    }
+    this.waiting.delete(streamId);
   }
 
   private async copyAnswerNow(home: string, streamId: string, events: RecordedEvent[], knownRevision: number, untilRevision: number): Promise<number> {
     let copiedUpTo = knownRevision;
     let position = 0;
     for (let batch = events; ; ) {
-      if (batch.length > 0) {
-        const outcome = await this.copyRun(home, batch);
+      for (const run of consecutiveRuns(batch)) {
+        const outcome = await this.copyRun(home, run);
         if (outcome.outcome === 'gap' || outcome.outcome === 'diverged') {
-          throw new DomainError('unavailable', `stream ${streamId} cannot take revision ${batch[0]!.revision} from ${home} here: ${outcome.outcome}`);
+          throw new DomainError('unavailable', `stream ${streamId} cannot take revision ${run[0]!.revision} from ${home} here: ${outcome.outcome}`);
         }
-        copiedUpTo = Math.max(copiedUpTo, batch[batch.length - 1]!.revision);
+        copiedUpTo = Math.max(copiedUpTo, run[run.length - 1]!.revision);
         position = Math.max(position, outcome.position);
       }
       if (copiedUpTo >= untilRevision) return position;
@@ -112,6 +126,26 @@ export class StreamCopier {
   private appendAt(e: RecordedEvent): Promise<AppendAtOutcome> {
     return this.local.appendAt(e.streamId, e.revision, toAppend(e));
   }
+}
+
+interface CopyJob {
+  home: string;
+  events: RecordedEvent[];
+  knownRevision: number;
+  untilRevision: number;
+  resolve(position: number): void;
+  reject(error: unknown): void;
+}
+
+/** Sorted events split where a revision is missing: each run can go in one append. */
+function consecutiveRuns(events: RecordedEvent[]): RecordedEvent[][] {
+  const runs: RecordedEvent[][] = [];
+  for (const event of events) {
+    const run = runs[runs.length - 1];
+    if (run && run[run.length - 1]!.revision + 1 === event.revision) run.push(event);
+    else runs.push([event]);
+  }
+  return runs;
 }
 
 const toAppend = (e: RecordedEvent): EventToAppend => ({ type: e.type, data: e.data, metadata: e.metadata });
