@@ -12,14 +12,14 @@ export interface ForwardingOutcomes {
 }
 
 /**
- * The event store the command side writes through. An append to a stream homed here goes to the
- * local store; one homed elsewhere is forwarded to its home, the stream's only writer, and the events
- * the home answers with (ours and any we had not received yet) are copied into the local store before
- * the append returns. So the caller reads its own write here at once, with the home's revisions, and
- * the later copy through Kafka is a repeat. A conflict at the home comes back as WrongExpectedRevision
- * after the missing events were copied, so the command handler's retry decides again on fresh state:
- * a retried send is recognised by its clientMsgId even when the first answer was lost.
- * Reads are always local.
+ * The event store the command side writes through. Commands for streams homed elsewhere are sent to
+ * their home before they reach a store (RemoteExecution); what still arrives here for such a stream
+ * is a raw append decided here, a username reservation. It is forwarded to the home, the stream's only
+ * writer, and the events the home answers with (ours and any we had not received yet) are copied into
+ * the local store before the append returns, so the caller reads its own write here at once and the
+ * later copy through Kafka is a repeat. A conflict at the home comes back as WrongExpectedRevision
+ * after the missing events were copied, so the caller decides again on fresh state. An append to a
+ * stream homed here goes to the local store; reads are always local.
  */
 export function forwardingEventStore(
   local: EventStore,
