@@ -11,6 +11,16 @@ export interface ForwardingOutcomes {
   forwarded(outcome: string): void;
 }
 
+/** Sends something to a home, counting a call that got no answer as `unavailable` and a refused one as `refused`. */
+export async function countingFailures<T>(outcomes: ForwardingOutcomes, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    outcomes.forwarded(error instanceof DomainError && error.code === 'home_dc_unavailable' ? 'unavailable' : 'refused');
+    throw error;
+  }
+}
+
 /**
  * The event store the command side writes through. Commands for streams homed elsewhere are sent to
  * their home before they reach a store (RemoteExecution); what still arrives here for such a stream
@@ -29,13 +39,7 @@ export function forwardingEventStore(
 
   const forward = async (home: string, streamId: string, events: EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> => {
     const knownRevision = typeof expected === 'number' ? expected : -1;
-    let answer;
-    try {
-      answer = await link.append(home, { streamId, events, expected, knownRevision });
-    } catch (error) {
-      outcomes.forwarded(error instanceof DomainError && error.code === 'home_dc_unavailable' ? 'unavailable' : 'refused');
-      throw error;
-    }
+    const answer = await countingFailures(outcomes, () => link.append(home, { streamId, events, expected, knownRevision }));
     outcomes.forwarded(answer.outcome);
     const stream = answer.events as RecordedEvent[];
     if (answer.outcome === 'conflict') {

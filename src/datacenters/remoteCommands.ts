@@ -1,7 +1,6 @@
 import type { CommandContext, RemoteExecution } from '../commands/commandHandler.js';
-import { DomainError } from '../domain/errors.js';
 import type { RecordedEvent } from '../eventstore/port.js';
-import type { ForwardingOutcomes } from './forwardingEventStore.js';
+import { countingFailures, type ForwardingOutcomes } from './forwardingEventStore.js';
 import type { Homes } from './homes.js';
 import { refusal, type PeerLink } from './peerLink.js';
 import type { StreamCopier } from './streamCopier.js';
@@ -18,13 +17,7 @@ export function remoteCommands(deps: { homes: Homes; link: PeerLink; copier: Str
   return {
     homeElsewhere: (streamId, command) => homes.elsewhere(streamId, (command as { homeDc?: string }).homeDc),
     async execute(home: string, streamId: string, command: unknown, context: CommandContext, knownRevision: number) {
-      let answer;
-      try {
-        answer = await link.command(home, { streamId, command, context, knownRevision });
-      } catch (error) {
-        outcomes.forwarded(error instanceof DomainError && error.code === 'home_dc_unavailable' ? 'unavailable' : 'refused');
-        throw error;
-      }
+      const answer = await countingFailures(outcomes, () => link.command(home, { streamId, command, context, knownRevision }));
       outcomes.forwarded(answer.refused ? 'refused' : 'decided');
       const last = answer.events.at(-1)?.seq ?? knownRevision;
       const position = await copier.copyAnswer(home, streamId, answer.stream as RecordedEvent[], knownRevision, last);
