@@ -2,7 +2,7 @@ import { startChatServer, spawnNode, type ChatServer } from '../lib/proc.js';
 import { Seeder } from '../lib/seed.js';
 import { Histogram } from '../lib/stats.js';
 import { atLeast, atMost, type Row } from '../lib/table.js';
-import { profileArgs, split, type Scenario } from './types.js';
+import { profileArgs, split, type Options, type Scenario } from './types.js';
 
 const OFFERED_RATE = 5000;
 
@@ -19,17 +19,9 @@ interface PhaseResult {
 
 /** 1:1 sends over WebSocket: a fixed offered load of 5,000 msg/s, then the closed-loop saturation point. */
 export const direct: Scenario = async (options, dir) => {
-  const pairs = Math.max(1, Math.floor((options.clients ?? (options.quick ? 100 : 200)) / 2));
-  const seconds = options.durationSec ?? (options.quick ? 3 : 15);
-  const warmupMs = options.quick ? 500 : 3000;
+  const { pairs, seconds, warmupMs } = pairLoadSize(options);
   const seeder = new Seeder(dir);
-  const users = await seeder.users(pairs * 2, 'd');
-  const fixtures: { conversationId: string; a: string; b: string }[] = [];
-  for (let i = 0; i < pairs; i++) {
-    const a = users[2 * i]!;
-    const b = users[2 * i + 1]!;
-    fixtures.push({ conversationId: await seeder.direct(a, b), a: a.token, b: b.token });
-  }
+  const fixtures = await seedPairs(seeder, pairs);
   seeder.close();
   const server = await startChatServer(dir, { nodeArgs: profileArgs(options, 'direct') });
   try {
@@ -50,9 +42,37 @@ export const direct: Scenario = async (options, dir) => {
   }
 };
 
-async function phase(
+/** Pairs of clients, measured seconds and warm-up of each phase, from --clients, --duration and --quick. */
+export function pairLoadSize(options: Options): { pairs: number; seconds: number; warmupMs: number } {
+  return {
+    pairs: Math.max(1, Math.floor((options.clients ?? (options.quick ? 100 : 200)) / 2)),
+    seconds: options.durationSec ?? (options.quick ? 3 : 15),
+    warmupMs: options.quick ? 500 : 3000,
+  };
+}
+
+/** Two users with tokens and their direct conversation. */
+export interface PairFixture {
+  conversationId: string;
+  a: string;
+  b: string;
+}
+
+export async function seedPairs(seeder: Seeder, pairs: number): Promise<PairFixture[]> {
+  const users = await seeder.users(pairs * 2, 'd');
+  const fixtures: PairFixture[] = [];
+  for (let i = 0; i < pairs; i++) {
+    const a = users[2 * i]!;
+    const b = users[2 * i + 1]!;
+    fixtures.push({ conversationId: await seeder.direct(a, b), a: a.token, b: b.token });
+  }
+  return fixtures;
+}
+
+/** One load phase of the 1:1 generator (bench/gen/direct.ts) against `server`, split over `procs` processes. */
+export async function phase(
   server: ChatServer,
-  fixtures: { conversationId: string; a: string; b: string }[],
+  fixtures: PairFixture[],
   procs: number,
   load: { mode: 'rate' | 'saturate'; rate: number; window: number; warmupMs: number; durationMs: number },
 ): Promise<PhaseResult> {

@@ -89,7 +89,7 @@ async function kafkaScript(command: 'start' | 'restart' | 'stop', port: number, 
 }
 
 /** A free port whose successor is free too: a broker takes both (listener and KRaft controller). */
-async function freePortPair(): Promise<number> {
+export async function freePortPair(): Promise<number> {
   for (;;) {
     const port = await freePort();
     const next = createServer().listen(port + 1, '127.0.0.1');
