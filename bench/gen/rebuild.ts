@@ -1,16 +1,18 @@
 import { join } from 'node:path';
 import { openSqlite } from '../../src/db/sqlite.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
-import { ProjectionRunner } from '../../src/projections/runner.js';
+import { projectionNames } from '../../src/projections/projectors.js';
+import { rebuildProjections } from '../../src/projections/rebuild.js';
 import { SqliteReadStore } from '../../src/projections/stores/sqlite.js';
+import { SqliteRebuildTarget } from '../../src/projections/stores/sqliteRebuild.js';
 import { newConversationCache } from '../../src/server.js';
 import { params, report } from '../lib/child.js';
 import { Seeder } from '../lib/seed.js';
 
 /**
  * Projection rebuild: seeds `events` events (users, direct and group conversations, then messages)
- * into an event store file, then times ProjectionRunner.catchUp over all projections from
- * position 0 into a fresh SQLite read store in its own file (the embedded profile's durability).
+ * into the embedded profile's file, then times a rebuild of every projection from position 0 as
+ * `im rebuild all` runs it.
  */
 interface Params {
   dataDir: string;
@@ -22,6 +24,8 @@ const USERS = 1000;
 const DIRECTS = 500;
 const GROUPS = 100;
 const GROUP_SIZE = 20;
+/** The batch size `im rebuild` uses by default. */
+const REBUILD_BATCH = 2000;
 /** Messages per conversation per round: conversations interleave in the feed, as in live traffic. */
 const CHUNK = 20;
 
@@ -63,48 +67,38 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const seeded = await seed();
   await report('seeded', { events: seeded, seconds: (performance.now() - t0) / 1000 });
-  const eventsDb = openSqlite(join(p.dataDir, 'chat.db'));
-  const readDb = openSqlite(join(p.dataDir, 'readmodels.db'));
-  const store = new SqliteEventStore(eventsDb);
-  // Time spent inside the read store's write transactions, to split the rebuild between projecting and writing.
-  const readStore = new SqliteReadStore(readDb);
-  const apply = readStore.apply.bind(readStore);
-  let applySeconds = 0;
-  let writes = 0;
-  readStore.apply = async (batch) => {
-    const t = performance.now();
-    await apply(batch);
-    applySeconds += (performance.now() - t) / 1000;
-    writes += batch.writes.length;
-  };
-  const runner = new ProjectionRunner({
-    store,
-    readStore,
-    conversations: newConversationCache(store),
-    options: { inboxPullThreshold: 500 },
-  });
+  // What `im rebuild all` does on the embedded profile's file: shadow tables next to the live ones,
+  // filled in batches of the CLI's default size, then swapped in.
+  const db = openSqlite(join(p.dataDir, 'chat.db'));
+  const store = new SqliteEventStore(db);
+  // The live tables the swap replaces, as a server creates them at its first start.
+  void new SqliteReadStore(db);
   const t1 = performance.now();
   let lastLog = t1;
   let applied = 0;
-  const position = await runner.catchUp({
-    onBatch: (_position, count) => {
-      applied += count;
-      if (performance.now() - lastLog > 5000) {
-        lastLog = performance.now();
-        process.stderr.write(`rebuild: ${applied}/${seeded} events\n`);
-      }
+  const position = await rebuildProjections(
+    [...projectionNames],
+    { store, target: new SqliteRebuildTarget(db), conversations: newConversationCache(store), options: { inboxPullThreshold: 500 } },
+    {
+      pageSize: REBUILD_BATCH,
+      onBatch: (_position, count) => {
+        applied += count;
+        if (performance.now() - lastLog > 5000) {
+          lastLog = performance.now();
+          process.stderr.write(`rebuild: ${applied}/${seeded} events\n`);
+        }
+      },
     },
-  });
+  );
   const seconds = (performance.now() - t1) / 1000;
   const counts = Object.fromEntries(
     ['rm_conversations', 'rm_user_conversations', 'rm_messages', 'rm_inbox', 'rm_users'].map((t) => [
       t,
-      Number(readDb.prepare(`SELECT COUNT(*) FROM ${t}`).pluck().get()),
+      Number(db.prepare(`SELECT COUNT(*) FROM ${t}`).pluck().get()),
     ]),
   );
-  await report('result', { events: applied, position, seconds, eventsPerSec: applied / seconds, applySeconds, writes, rows: counts });
-  eventsDb.close();
-  readDb.close();
+  await report('result', { events: applied, position, seconds, eventsPerSec: applied / seconds, rows: counts });
+  db.close();
   process.exit(0);
 }
 

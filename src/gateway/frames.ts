@@ -77,7 +77,13 @@ export const eventFrame = z.strictObject({
 export type EventFrame = z.infer<typeof eventFrame>;
 
 /** One serialisation per event, shared by every socket it goes to. */
-export const serializeEventFrame = (frame: EventFrame) => JSON.stringify(frame);
+/**
+ * A frame ready for the wire. An event frame goes to every recipient's sockets as these same bytes:
+ * encoded once, instead of once per socket as a string would be.
+ */
+export type WireFrame = string | Buffer;
+
+export const serializeEventFrame = (frame: EventFrame): WireFrame => Buffer.from(JSON.stringify(frame));
 
 /** Why a conversation named in a `sync` was not replayed; nothing of it was sent. */
 export const skippedConversation = z.strictObject({

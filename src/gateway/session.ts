@@ -1,6 +1,7 @@
 import type { WebSocket } from 'ws';
 import type { Principal } from '../api/auth.js';
 import type { FloodGuard } from './flood.js';
+import type { WireFrame } from './frames.js';
 
 /** Above this many unsent bytes a client is too slow to follow; it is dropped and resyncs. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
@@ -8,7 +9,7 @@ const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 interface Pending {
   conversationId: string;
   seq: number;
-  frame: string;
+  frame: WireFrame;
 }
 
 /**
@@ -40,13 +41,14 @@ export class Session {
     this.lastAliveAt = Date.now();
   }
 
-  send(frame: string): void {
+  send(frame: WireFrame): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
     if (this.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
       this.socket.close(1013, 'too slow: reconnect and sync');
       return;
     }
-    this.socket.send(frame);
+    // A Buffer goes out as a text frame too: every frame of the protocol is JSON text.
+    this.socket.send(frame, { binary: false });
   }
 
   sendJson(frame: unknown): void {
@@ -54,13 +56,13 @@ export class Session {
   }
 
   /** A live conversation event. */
-  deliver(conversationId: string, seq: number, frame: string): void {
+  deliver(conversationId: string, seq: number, frame: WireFrame): void {
     if (this.held) this.held.push({ conversationId, seq, frame });
     else this.sendEvent(conversationId, seq, frame);
   }
 
   /** Whether the event went out (it is passed over at or below this conversation's last seq here). */
-  private sendEvent(conversationId: string, seq: number, frame: string): boolean {
+  private sendEvent(conversationId: string, seq: number, frame: WireFrame): boolean {
     if ((this.lastSeqs.get(conversationId) ?? -1) >= seq) return false;
     this.lastSeqs.set(conversationId, seq);
     this.send(frame);
@@ -75,7 +77,7 @@ export class Session {
     this.held = [];
   }
 
-  replay(conversationId: string, seq: number, frame: string): boolean {
+  replay(conversationId: string, seq: number, frame: WireFrame): boolean {
     return this.sendEvent(conversationId, seq, frame);
   }
 

@@ -116,7 +116,7 @@ const notHidden = `seq > ? AND seq NOT IN (SELECT value FROM json_each(?))`;
  */
 export class SqliteReadStore implements ReadStoreAdapter {
   private readonly docStmts: Record<Collection, { get: Statement; put: Statement }>;
-  private readonly inboxStmts: { counter: Statement<[string, string], InboxCounter | undefined>; insert: Statement };
+  private readonly inboxStmts: { counter: Statement<[string], InboxCounter | undefined>; insert: Statement };
   /** Inbox counters per user, valid only while no other connection has written (see apply). */
   private readonly inboxCounters = new Map<string, InboxCounter>();
   private dataVersion: number | null = null;
@@ -136,7 +136,7 @@ export class SqliteReadStore implements ReadStoreAdapter {
     db.exec(`
       CREATE TABLE IF NOT EXISTS ${t.inbox} (
         user_id TEXT NOT NULL, user_seq INTEGER NOT NULL, pos INTEGER NOT NULL, doc TEXT NOT NULL,
-        PRIMARY KEY (user_id, user_seq), UNIQUE (user_id, pos));
+        PRIMARY KEY (user_id, user_seq));
       CREATE TABLE IF NOT EXISTS ${t.checkpoints} (name TEXT PRIMARY KEY, position INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS ${ANALYTICS} (
         event_id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, sender_id TEXT NOT NULL, hour TEXT NOT NULL, day TEXT NOT NULL);
@@ -161,10 +161,10 @@ export class SqliteReadStore implements ReadStoreAdapter {
       }),
     ) as Record<Collection, { get: Statement; put: Statement }>;
     this.inboxStmts = {
-      // Two subqueries: SQLite answers a lone MAX from the index, two in one SELECT by a scan.
-      counter: db.prepare(
-        `SELECT (SELECT MAX(user_seq) FROM ${t.inbox} WHERE user_id = ?) AS userSeq, (SELECT MAX(pos) FROM ${t.inbox} WHERE user_id = ?) AS position`,
-      ),
+      // A user's entries are numbered in position order (numberInboxEntries), so the last one by
+      // userSeq holds the highest position too: the primary key answers both, and no second index
+      // on (user_id, pos) costs every one of the fan-out's inserts.
+      counter: db.prepare(`SELECT user_seq AS userSeq, pos AS position FROM ${t.inbox} WHERE user_id = ? ORDER BY user_seq DESC LIMIT 1`),
       insert: db.prepare(`INSERT INTO ${t.inbox} (user_id, user_seq, pos, doc) VALUES (?, ?, ?, ?)`),
     };
     // Checkpoints only move forward: a rebuild may have moved one past this writer's batch.
@@ -286,7 +286,7 @@ export class SqliteReadStore implements ReadStoreAdapter {
   private inboxCounter(userId: string): InboxCounter {
     let counter = this.inboxCounters.get(userId);
     if (!counter) {
-      const row = this.inboxStmts.counter.get(userId, userId);
+      const row = this.inboxStmts.counter.get(userId);
       counter = { userSeq: row?.userSeq ?? 0, position: row?.position ?? 0 };
       this.inboxCounters.set(userId, counter);
     }
