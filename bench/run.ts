@@ -1,15 +1,17 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT, removeDir, tempDir } from './lib/proc.js';
+import { benchResultsSchema, reportHtml, reportSvg, type BenchResults } from './lib/report.js';
 import { printTable, type Row } from './lib/table.js';
 import { scenarios, type Options, type ScenarioName } from './scenarios/index.js';
 
 /**
  * `npm run bench [-- --quick] [--scenario direct,fanout,idle,rebuild,convlist] [--duration s]
  * [--clients n] [--gen-procs n] [--cpu-prof]`: runs the scenarios one after another, each against
- * a fresh server process over a fresh data directory, with load generators in their own processes.
+ * a fresh server process over a fresh data directory, with load generators in their own processes,
+ * then draws bench/results/report.html and report.svg. `--report-only` redraws them from latest.json.
  */
 const { values } = parseArgs({
   options: {
@@ -19,6 +21,7 @@ const { values } = parseArgs({
     clients: { type: 'string' },
     'gen-procs': { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
+    'report-only': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -26,7 +29,7 @@ const { values } = parseArgs({
 const names = Object.keys(scenarios) as ScenarioName[];
 if (values.help) {
   process.stdout.write(
-    `usage: npm run bench -- [--quick] [--scenario ${names.join(',')}] [--duration seconds] [--clients n] [--gen-procs n] [--cpu-prof]\n`,
+    `usage: npm run bench -- [--quick] [--scenario ${names.join(',')}] [--duration seconds] [--clients n] [--gen-procs n] [--cpu-prof] [--report-only]\n`,
   );
   process.exit(0);
 }
@@ -41,12 +44,13 @@ const positive = (name: string, raw: string | undefined): number | undefined => 
 const selected = (values.scenario?.split(',').map((s) => s.trim()).filter(Boolean) ?? names) as ScenarioName[];
 for (const s of selected) if (!names.includes(s)) throw new Error(`unknown scenario ${s}; known: ${names.join(', ')}`);
 
+const RESULTS = join(ROOT, 'bench', 'results');
 const options: Options = {
   quick: values.quick,
   durationSec: positive('duration', values.duration),
   clients: positive('clients', values.clients),
   genProcs: positive('gen-procs', values['gen-procs']) ?? 1,
-  cpuProfDir: values['cpu-prof'] ? join(ROOT, 'bench', 'results', 'profiles') : undefined,
+  cpuProfDir: values['cpu-prof'] ? join(RESULTS, 'profiles') : undefined,
 };
 if (options.cpuProfDir) mkdirSync(options.cpuProfDir, { recursive: true });
 
@@ -86,13 +90,24 @@ async function main(): Promise<void> {
     rows,
     details,
   };
-  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-  writeFileSync(join(ROOT, 'bench', 'results', 'latest.json'), JSON.stringify(out, null, 2) + '\n');
+  mkdirSync(RESULTS, { recursive: true });
+  writeFileSync(join(RESULTS, 'latest.json'), JSON.stringify(out, null, 2) + '\n');
   process.stderr.write(`\nwrote bench/results/latest.json (${out.seconds.toFixed(0)} s)\n`);
+  writeReport(out);
+}
+
+function writeReport(results: BenchResults): void {
+  writeFileSync(join(RESULTS, 'report.html'), reportHtml(results));
+  writeFileSync(join(RESULTS, 'report.svg'), reportSvg(results));
+  process.stdout.write('report: bench/results/report.html, bench/results/report.svg\n');
+}
+
+async function redrawReport(): Promise<void> {
+  writeReport(benchResultsSchema.parse(JSON.parse(readFileSync(join(RESULTS, 'latest.json'), 'utf8'))));
 }
 
 // A benchmark never fails CI on a figure: only a harness error (an exception) exits non-zero.
-main().then(
+(values['report-only'] ? redrawReport() : main()).then(
   () => process.exit(0),
   (error) => {
     process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
