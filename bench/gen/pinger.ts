@@ -1,12 +1,18 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { params, report } from '../lib/child.js';
 
-/** Sequential WebSocket pings from one client; latency is the round trip to its pong. */
+/**
+ * Sequential WebSocket pings from one client; latency is the round trip to its pong. Each ping
+ * starts `intervalMs` after the one before at the earliest: the calm client stays inside its own
+ * frame budget, so every ping is answered and what is measured is the flood's effect on it.
+ */
 interface Params {
   wsUrl: string;
   token: string;
   warmup: number;
   pings: number;
+  intervalMs: number;
 }
 
 const p = params<Params>();
@@ -18,12 +24,15 @@ ws.on('message', (data) => {
 });
 await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
 
-const roundTrip = (ref: string) =>
-  new Promise<number>((resolve) => {
-    const t0 = performance.now();
-    pongs.set(ref, () => resolve(performance.now() - t0));
+const roundTrip = async (ref: string) => {
+  const started = performance.now();
+  const latency = await new Promise<number>((resolve) => {
+    pongs.set(ref, () => resolve(performance.now() - started));
     ws.send(JSON.stringify({ type: 'ping', ref }));
   });
+  await sleep(Math.max(0, started + p.intervalMs - performance.now()));
+  return latency;
+};
 
 for (let i = 0; i < p.warmup; i++) await roundTrip(`w${i}`);
 const latencies: number[] = [];
