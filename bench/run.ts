@@ -8,10 +8,10 @@ import { printTable, type Row } from './lib/table.js';
 import { scenarios, type Options, type ScenarioName } from './scenarios/index.js';
 
 /**
- * `npm run bench [-- --quick] [--scenario direct,fanout,idle,rebuild,convlist] [--duration s]
- * [--clients n] [--gen-procs n] [--cpu-prof]`: runs the scenarios one after another, each against
- * a fresh server process over a fresh data directory, with load generators in their own processes,
- * then draws bench/results/report.html and report.svg. `--report-only` redraws them from latest.json.
+ * `npm run bench [-- --quick] [--scenario name,...] [--duration s] [--clients n] [--gen-procs n]
+ * [--cpu-prof] [--report-only]` (`--help` lists the scenarios): runs the scenarios one after
+ * another, each against a fresh server process over a fresh data directory, with load generators in
+ * their own processes, then draws bench/results/report.html and report.svg. `--report-only` redraws them from latest.json.
  */
 const { values } = parseArgs({
   options: {

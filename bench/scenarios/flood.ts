@@ -6,6 +6,8 @@ import { profileArgs, type Scenario } from './types.js';
 
 /** The default per-socket frame budget (WS_FRAME_RATE), which is what this scenario measures. */
 const FRAME_RATE = 50;
+/** Four fifths of the frame budget: the calm client is never refused itself. */
+const PINGS_PER_SECOND = FRAME_RATE * 0.8;
 
 /**
  * Fairness under a flood: another client's ping round trip, without and then with a flooder (its
@@ -31,7 +33,7 @@ export const flood: Scenario = async (options, dir) => {
       const underFlood = await roundTrips(server, calm!.token, pings);
       flood.send('stop');
       const { sent, closes } = await flood.next('result', 60_000);
-      const note = `${pings} sequential pings, at most ${FRAME_RATE * 0.8}/s`;
+      const note = `${pings} sequential pings, at most ${PINGS_PER_SECOND}/s`;
       return {
         rows: [
           { scenario: 'flood', metric: 'ping round trip p99, no flood', value: baseline, unit: 'ms', note },
@@ -48,8 +50,7 @@ export const flood: Scenario = async (options, dir) => {
 };
 
 async function roundTrips(server: ChatServer, token: string, pings: number): Promise<number | null> {
-  // Four fifths of the frame budget: the calm client is never refused itself.
-  const intervalMs = Math.ceil(1000 / (FRAME_RATE * 0.8));
+  const intervalMs = Math.ceil(1000 / PINGS_PER_SECOND);
   const pinger = spawnNode('pinger', 'bench/gen/pinger.ts', { params: { wsUrl: server.wsUrl, token, warmup: 20, pings, intervalMs } });
   const { latencies } = await pinger.next('result', 600_000);
   return percentile(latencies, 99);

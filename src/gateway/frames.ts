@@ -76,13 +76,13 @@ export const eventFrame = z.strictObject({
 });
 export type EventFrame = z.infer<typeof eventFrame>;
 
-/** One serialisation per event, shared by every socket it goes to. */
-/**
- * A frame ready for the wire. An event frame goes to every recipient's sockets as these same bytes:
- * encoded once, instead of once per socket as a string would be.
- */
+/** A frame ready for the wire: JSON text, or its UTF-8 bytes. */
 export type WireFrame = string | Buffer;
 
+/**
+ * One serialisation per event, shared by every socket it goes to: bytes, so that `ws` does not
+ * encode the same string again for each socket.
+ */
 export const serializeEventFrame = (frame: EventFrame): WireFrame => Buffer.from(JSON.stringify(frame));
 
 /** Why a conversation named in a `sync` was not replayed; nothing of it was sent. */
