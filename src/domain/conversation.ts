@@ -38,6 +38,8 @@ export interface LastMessage {
   mime?: string;
   sentAt: string;
   recalled: boolean;
+  /** The sender's account was erased: nothing of the content is left. */
+  erased?: true;
 }
 
 /** A recalled message's preview keeps its place and kind, nothing of its content. */
@@ -180,6 +182,7 @@ export function evolveConversation(
         ...(d.media ? { mime: d.media.mime } : {}),
         sentAt: at,
         recalled: false,
+        ...(d.erased ? { erased: true } : {}),
       };
       state.lastActivityAt = at;
       state.recent.set(seq, { seq, messageId: d.messageId, senderId: d.senderId, clientMsgId: d.clientMsgId, kind: d.kind, sentAtMs, recalled: false });
@@ -195,7 +198,7 @@ export function evolveConversation(
     }
     case 'MessageEdited':
       if (state.lastMessage?.seq === event.data.seq) {
-        state.lastMessage = { ...state.lastMessage, text: event.data.text.slice(0, PREVIEW_LENGTH) };
+        state.lastMessage = { ...state.lastMessage, text: event.data.text === null ? null : event.data.text.slice(0, PREVIEW_LENGTH) };
       }
       break;
     case 'MessageRecalled': {

@@ -70,9 +70,18 @@ const v1 = {
     kind: messageKind.default('text'),
     text: z.string().max(MAX_TEXT_LENGTH).nullable(),
     media: media.nullable().default(null),
-    location: location.optional(),
+    // null only once erased (see `erased`).
+    location: location.nullable().optional(),
+    /** The sender's account was erased: the content is gone for good (src/privacy/erasure.ts). */
+    erased: z.literal(true).optional(),
   }),
-  MessageEdited: z.object({ messageId: id, seq, editorId: id, text: z.string().max(MAX_TEXT_LENGTH) }),
+  MessageEdited: z.object({
+    messageId: id,
+    seq,
+    editorId: id,
+    text: z.string().max(MAX_TEXT_LENGTH).nullable(),
+    erased: z.literal(true).optional(),
+  }),
   MessageRecalled: z.object({ messageId: id, seq, recalledBy: id }),
   MessagesDelivered: z.object({ userId: id, upToSeq: seq }),
   MessageRead: z.object({ userId: id, upToSeq: seq }),
@@ -111,6 +120,11 @@ const v1 = {
   /** Cleared as above, and off this user's list until a message after `upToSeq` arrives. */
   ConversationDeletedForMe: z.object({ conversationId: id, upToSeq: seq, messageCount: z.number().int().nonnegative() }),
   UsernameReserved: z.object({ username: z.string(), userId: id }),
+  /**
+   * The account was erased: its key is deleted, so its personal data in every event reads as
+   * erased from now on. Its username may be taken by someone else from `usernameFreeAt`.
+   */
+  UserErased: z.object({ usernameFreeAt: z.string() }),
 } as const;
 
 /** Versions per type; add `2: schema` (and an upcaster to the latest shape) to evolve one. */
@@ -135,6 +149,7 @@ export const eventSchemas: { [T in EventType]: Record<number, z.ZodType<EventDat
   ConversationCleared: { 1: v1.ConversationCleared },
   ConversationDeletedForMe: { 1: v1.ConversationDeletedForMe },
   UsernameReserved: { 1: v1.UsernameReserved },
+  UserErased: { 1: v1.UserErased },
 };
 
 export type EventType = keyof typeof v1;
@@ -164,6 +179,7 @@ export type UserEvent = EventOf<
   | 'ConversationSettingsChanged'
   | 'DeviceRegistered'
   | 'DeviceRemoved'
+  | 'UserErased'
   | PersonalViewEventType
 >;
 
