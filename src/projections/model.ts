@@ -83,6 +83,8 @@ export interface MessageDoc {
   sentAt: string;
   editedAt: string | null;
   recalled: boolean;
+  /** The sender's account was erased: the content is gone for good. Absent otherwise. */
+  erased?: true;
 }
 
 export interface UserDoc {
@@ -91,6 +93,8 @@ export interface UserDoc {
   displayName: string;
   avatar: string | null;
   createdAt: string;
+  /** The account was erased: nothing is left of the profile but its id. Absent otherwise. */
+  erased?: true;
 }
 
 export interface InboxEntry {
@@ -142,7 +146,21 @@ export type Write =
       /** Appends to a user's inbox; the store assigns the next userSeq. */
       kind: 'inbox';
       entry: Omit<InboxEntry, 'userSeq'>;
+    }
+  | {
+      /**
+       * Empties what an erased account left in one read model (see scrub.ts). Applied after the
+       * batch's other writes, so content projected earlier in the same batch is emptied too; content
+       * after the erase arrives erased already. Idempotent, and it moves no document's position: a
+       * rebuild from the erased events reaches the same documents at the same positions.
+       */
+      kind: 'scrub';
+      target: ScrubTarget;
+      userId: string;
     };
+
+/** The read models an erased account's content may be in. */
+export type ScrubTarget = 'messages' | 'conversationPreviews' | 'frozenPreviews' | 'inbox';
 
 /** A batch of writes with the projection and event position each came from, plus the checkpoints to store. */
 export interface WriteBatch {

@@ -64,6 +64,8 @@ function materialize(writes: Write[]) {
       inboxes.set(w.entry.userId, list);
       continue;
     }
+    // The scripts here erase no account; erasure.spec.ts plays scrubs through a real read store.
+    if (w.kind === 'scrub') throw new Error('materialize applies no scrub');
     const id = docId(w.collection, w.key as Record<string, unknown>);
     const existing = docs.get(id);
     if (existing) Object.assign(existing, w.set);
@@ -356,6 +358,22 @@ describe('projector: messages', () => {
     ]);
   });
 
+  it("writes an erased sender's message as it reads, its emptied location and edits included", () => {
+    const erased: ConversationEvent[] = [
+      script[0]!,
+      { type: 'MessageSent', data: { messageId: 'm-l', senderId: 'alice', clientMsgId: 'l', kind: 'location', text: null, media: null, location: null, erased: true } },
+      { type: 'MessageSent', data: { messageId: 'm-t', senderId: 'alice', clientMsgId: 't', kind: 'text', text: null, media: null, erased: true } },
+      { type: 'MessageEdited', data: { messageId: 'm-t', seq: 2, editorId: 'alice', text: null, erased: true } },
+    ];
+    const whenErased = whenEventOf({ kind: 'conversation', ownerId: G }, erased);
+    const sentSet = (clientMsgId: string, kind: 'location' | 'text', seq: number) => ({
+      messageId: `m-${clientMsgId}`, senderId: 'alice', clientMsgId, kind, text: null, media: null, sentAt: at(seq), editedAt: null, recalled: false, erased: true as const,
+    });
+    whenErased('messages', 1).then([{ kind: 'upsert', collection: 'messages', key: key(1), set: { ...sentSet('l', 'location', 1), location: null } }]);
+    whenErased('messages', 2).then([{ kind: 'upsert', collection: 'messages', key: key(2), set: sentSet('t', 'text', 2) }]);
+    whenErased('messages', 3).then([{ kind: 'upsert', collection: 'messages', key: key(2), set: { text: null, editedAt: at(3) } }]);
+  });
+
   it('writes only for messages and adds up to the history', () => {
     const steps = playConversation(G, script);
     const writers = steps.filter((s) => s.writes.messages.length > 0).map((s) => s.seq);
@@ -447,9 +465,32 @@ describe('projector: users', () => {
     });
   });
 
+  it('empties the profile of an erased account and marks it', () => {
+    const erased: UserEvent[] = [...bobStream, { type: 'UserErased', data: { usernameFreeAt: at(30) } }];
+    whenEventOf({ kind: 'user', ownerId: 'bob' }, erased)('users', bobStream.length).then([
+      { kind: 'upsert', collection: 'users', key: { userId: 'bob' }, set: { username: '', displayName: '', avatar: null, erased: true } },
+    ]);
+  });
+
   it('ignores device events and conversation streams', () => {
     whenBobStream('users', 3).thenNothingHappened();
     assert.deepEqual(allWrites(playConversation(G, script), 'users'), []);
+  });
+});
+
+describe('projectors: an erased account', () => {
+  const erased: UserEvent[] = [...bobStream, { type: 'UserErased', data: { usernameFreeAt: at(30) } }];
+
+  it('scrubs each read model that may hold its content, once, at UserErased', () => {
+    const steps = playUser('bob', erased);
+    assert.deepEqual(steps.at(-1)!.writes, {
+      conversations: [{ kind: 'scrub', target: 'conversationPreviews', userId: 'bob' }],
+      userConversations: [{ kind: 'scrub', target: 'frozenPreviews', userId: 'bob' }],
+      messages: [{ kind: 'scrub', target: 'messages', userId: 'bob' }],
+      inbox: [{ kind: 'scrub', target: 'inbox', userId: 'bob' }],
+      users: [{ kind: 'upsert', collection: 'users', key: { userId: 'bob' }, set: { username: '', displayName: '', avatar: null, erased: true } }],
+    });
+    assert.deepEqual(allWrites(steps.slice(0, -1)).filter((w) => w.kind === 'scrub'), []);
   });
 });
 

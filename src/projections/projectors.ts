@@ -1,7 +1,8 @@
 import { eventAudience, messagesUpTo, type ConversationState } from '../domain/conversation.js';
 import { definedOnly } from '../domain/user.js';
 import { isPersonalViewEvent, type ConversationEvent, type DomainEvent, type MessageKind, type PersonalViewEvent, type UserEvent } from '../domain/events.js';
-import type { MessageDoc, UserConversationDoc, Write } from './model.js';
+import { emptiedContent, erasedProfile } from '../privacy/erasure.js';
+import type { MessageDoc, ScrubTarget, UserConversationDoc, Write } from './model.js';
 
 /** What a projector sees of one stored event: the event, where it is, and the folded state after it. */
 export interface ProjectionInput {
@@ -31,8 +32,14 @@ const conversationInput = (input: ProjectionInput) =>
     ? { event: input.event as ConversationEvent, state: input.conversation }
     : null;
 
+/** On an erased account's UserErased: empty its content in `target` (see scrub.ts). */
+const scrubOnErase = (input: ProjectionInput, target: ScrubTarget): Write[] | null =>
+  input.streamKind === 'user' && input.event.type === 'UserErased' ? [{ kind: 'scrub', target, userId: input.ownerId }] : null;
+
 /** conversations: one document per conversation, rewritten from the folded state. */
 export const conversations: Projector = (input) => {
+  const erased = scrubOnErase(input, 'conversationPreviews');
+  if (erased) return erased;
   const c = conversationInput(input);
   if (!c) return [];
   const { state } = c;
@@ -87,6 +94,8 @@ function joined(state: ConversationState, userId: string, seq: number): Write {
 
 /** userConversations: one document per user and conversation (the conversation list). */
 export const userConversations: Projector = (input) => {
+  const erased = scrubOnErase(input, 'frozenPreviews');
+  if (erased) return erased;
   if (input.streamKind === 'user' && input.event.type === 'ConversationSettingsChanged') {
     const { conversationId, ...settings } = (input.event as Extract<UserEvent, { type: 'ConversationSettingsChanged' }>).data;
     return [{ kind: 'upsert', collection: 'userConversations', key: { userId: input.ownerId, conversationId }, set: definedOnly(settings) }];
@@ -159,6 +168,8 @@ function personalView(event: PersonalViewEvent): Partial<UserConversationDoc> {
 
 /** messages: the history by seq, with edits and recalls applied. */
 export const messages: Projector = (input) => {
+  const erased = scrubOnErase(input, 'messages');
+  if (erased) return erased;
   const c = conversationInput(input);
   if (!c) return [];
   const { event, state } = c;
@@ -178,10 +189,12 @@ export const messages: Projector = (input) => {
             kind: d.kind,
             text: d.text,
             media: d.media,
-            ...(d.location ? { location: d.location } : {}),
+            // null once an erased location message's: written, as a scrub leaves it.
+            ...(d.location !== undefined ? { location: d.location } : {}),
             sentAt: input.at,
             editedAt: null,
             recalled: false,
+            ...(d.erased ? { erased: true as const } : {}),
           },
         },
       ];
@@ -195,13 +208,8 @@ export const messages: Projector = (input) => {
   }
 };
 
-/** A recall empties the message's content; only a location message has a location to empty. */
-const recalledMessage = (kind: MessageKind | undefined): Partial<MessageDoc> => ({
-  text: null,
-  media: null,
-  ...(kind === 'location' ? { location: null } : {}),
-  recalled: true,
-});
+/** A recall empties the message's content. */
+const recalledMessage = (kind: MessageKind | undefined): Partial<MessageDoc> => ({ ...emptiedContent(kind), recalled: true });
 
 /** Who gets a conversation event in their inbox. */
 export function inboxRecipients(event: ConversationEvent, state: ConversationState, pullThreshold: number): string[] {
@@ -224,6 +232,8 @@ export function inboxRecipients(event: ConversationEvent, state: ConversationSta
  * deleted for themselves from their own stream, so every device of theirs learns it.
  */
 export const inbox: Projector = (input, options) => {
+  const erased = scrubOnErase(input, 'inbox');
+  if (erased) return erased;
   if (input.streamKind === 'user' && isPersonalViewEvent(input.event)) {
     const { event } = input;
     return [
@@ -266,6 +276,8 @@ export const users: Projector = (input) => {
       ];
     case 'ProfileUpdated':
       return [{ kind: 'upsert', collection: 'users', key, set: definedOnly(event.data) }];
+    case 'UserErased':
+      return [{ kind: 'upsert', collection: 'users', key, set: { ...erasedProfile, erased: true } }];
     default:
       return [];
   }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Write, WriteBatch } from './model.js';
-import { foldDocument, inboxUsers, numberInboxEntries, upsertsByDocument, writesToApply, type DocumentWrites } from './writeFold.js';
+import { foldDocument, inboxUsers, numberInboxEntries, scrubsOf, upsertsByDocument, writesToApply, type DocumentWrites } from './writeFold.js';
 
 const membership = (userId: string, set: object, setOnInsert?: object): Write =>
   ({ kind: 'upsert', collection: 'userConversations', key: { userId, conversationId: 'c1' }, set, setOnInsert }) as Write;
@@ -123,5 +123,25 @@ describe('numberInboxEntries', () => {
     const writes = [at(1, membership('cat', {})), at(2, inboxOf('ann', 1), 'inbox'), at(3, inboxOf('ann', 2), 'inbox')];
     assert.deepEqual(inboxUsers(writes), ['ann']);
     assert.equal(numberInboxEntries(writes, new Map()).entries.length, 2);
+  });
+});
+
+describe('scrubsOf', () => {
+  const scrub = (target: 'messages' | 'inbox', userId: string): Write => ({ kind: 'scrub', target, userId });
+  it('names each scrub of the batch once, in batch order, and nothing else', () => {
+    const writes = [
+      at(1, scrub('messages', 'zoe'), 'messages'),
+      at(1, membership('ann', {})),
+      at(1, scrub('inbox', 'zoe'), 'inbox'),
+      at(2, scrub('messages', 'zoe'), 'messages'),
+      at(3, scrub('messages', 'yan'), 'messages'),
+    ];
+    assert.deepEqual(scrubsOf(writes), [
+      { target: 'messages', userId: 'zoe' },
+      { target: 'inbox', userId: 'zoe' },
+      { target: 'messages', userId: 'yan' },
+    ]);
+    assert.deepEqual(upsertsByDocument(writes).length, 1);
+    assert.deepEqual(inboxUsers(writes), []);
   });
 });

@@ -1,9 +1,10 @@
-import { collectionKeys, type Collection, type InboxEntry, type WriteBatch } from './model.js';
+import { collectionKeys, type Collection, type InboxEntry, type ScrubTarget, type WriteBatch } from './model.js';
 
 /*
  * What every read store does with a batch before any I/O: drop the writes another writer already
- * applied, fold each document's writes into one, and number the inbox entries per user. The
- * adapters only read the stored positions these functions need and write what they return.
+ * applied, fold each document's writes into one, number the inbox entries per user, and collect the
+ * scrubs to apply after all of it. The adapters only read the stored positions these functions
+ * need and write what they return.
  */
 
 type PositionedWrite = WriteBatch['writes'][number];
@@ -106,4 +107,21 @@ export function numberInboxEntries(
     entries.push({ entry: { ...write.entry, userSeq: next.userSeq }, position });
   }
   return { entries, counters };
+}
+
+export interface ScrubOrder {
+  target: ScrubTarget;
+  userId: string;
+}
+
+/**
+ * The batch's scrubs, each once, to apply after its upserts and inbox entries: content projected
+ * before the erase in the same batch must be emptied too, and content after it arrives erased.
+ */
+export function scrubsOf(writes: PositionedWrite[]): ScrubOrder[] {
+  const scrubs = new Map<string, ScrubOrder>();
+  for (const { write } of writes) {
+    if (write.kind === 'scrub') scrubs.set(JSON.stringify([write.target, write.userId]), { target: write.target, userId: write.userId });
+  }
+  return [...scrubs.values()];
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ProjectionRunner } from '../../src/projections/runner.js';
-import type { ConversationDoc, UserConversationDoc, Write, WriteBatch } from '../../src/projections/model.js';
+import type { ConversationDoc, MessageDoc, UserConversationDoc, Write, WriteBatch } from '../../src/projections/model.js';
 import type { ReadStoreAdapter } from '../../src/projections/ports.js';
 import { rankOf } from '../../src/projections/ranking.js';
 import { newConversationCache } from '../../src/server.js';
@@ -323,6 +323,75 @@ export function readStoreContract(name: string, makeFixture: () => Promise<ReadS
           ['ben', 1, 2],
         ],
       );
+    });
+
+    it("scrubs an erased account's content from messages, previews and inbox copies, after the batch's other writes, once", async () => {
+      const P = 6e9;
+      const [zoe, other, c] = ['scrub-zoe', 'scrub-other', 'scrub-c'];
+      const preview = (senderId: string, seq: number) => ({
+        seq, messageId: `m${seq}`, senderId, kind: 'media' as const, text: 'caption', mime: 'image/png', sentAt: '2030-01-01T00:00:00.000Z', recalled: false,
+      });
+      const message = (senderId: string, seq: number, content: Partial<MessageDoc>): Write => ({
+        kind: 'upsert',
+        collection: 'messages',
+        key: { conversationId: c, seq },
+        set: { messageId: `m${seq}`, senderId, clientMsgId: `m${seq}`, kind: 'text', text: 'secret', media: null, sentAt: '2030-01-01T00:00:00.000Z', editedAt: null, recalled: false, ...content },
+      });
+      const entry = (type: string, data: object): Write => ({
+        kind: 'inbox',
+        entry: { userId: other, conversationId: c, seq: 1, type, data, at: '2030-01-01T00:00:00.000Z' },
+      });
+      const photo = { hash: 'h', mime: 'image/png', size: 1, name: 'secret.png' };
+      await store.apply(
+        replay([
+          [P + 1, message(zoe, 1, { kind: 'media', text: 'caption', media: photo })],
+          [P + 2, message(zoe, 2, { kind: 'location', text: null, location: { lat: 1, lng: 2 } })],
+          [P + 3, message(other, 3, {})],
+          [P + 3, { kind: 'upsert', collection: 'conversations', key: { conversationId: c }, set: { kind: 'group', lastMessage: preview(zoe, 1) } }],
+          [P + 3, { kind: 'upsert', collection: 'userConversations', key: { userId: other, conversationId: c }, set: { frozen: { lastSeq: 1, lastMessage: preview(zoe, 1), lastActivityAt: '2030-01-01T00:00:00.000Z', messageCount: 1 } } }],
+          [P + 4, entry('MessageSent', { messageId: 'm1', senderId: zoe, clientMsgId: 'm1', kind: 'media', text: 'caption', media: photo })],
+          [P + 5, entry('MessageEdited', { messageId: 'm1', seq: 1, editorId: zoe, text: 'secret' })],
+          [P + 6, entry('MessageSent', { messageId: 'm3', senderId: other, clientMsgId: 'm3', kind: 'text', text: 'kept', media: null })],
+        ]),
+      );
+      const ours = async () => {
+        const all = await store.dump();
+        const mine = (docs: unknown[]) => (docs as Record<string, unknown>[]).filter((d) => d.conversationId === c);
+        return { messages: mine(all.messages!), conversations: mine(all.conversations!), userConversations: mine(all.userConversations!), inbox: mine(all.inbox!) };
+      };
+      const before = await ours();
+      const scrubs = replay([
+        // Projected before the erase in the same batch: scrubbed all the same.
+        [P + 7, message(zoe, 4, {})],
+        ...(['messages', 'conversationPreviews', 'frozenPreviews', 'inbox'] as const).map((target): [number, Write] => [P + 8, { kind: 'scrub', target, userId: zoe }]),
+      ]);
+      await store.apply(scrubs);
+      const scrubbed = await ours();
+
+      const unchanged = { _pos: P + 3, conversationId: c, seq: 3, messageId: 'm3', senderId: other, clientMsgId: 'm3', kind: 'text', text: 'secret', media: null, sentAt: '2030-01-01T00:00:00.000Z', editedAt: null, recalled: false };
+      assert.deepEqual(scrubbed.messages, [
+        { ...before.messages[0], text: null, media: null, erased: true },
+        { ...before.messages[1], text: null, media: null, location: null, erased: true },
+        unchanged,
+        { ...unchanged, _pos: P + 7, seq: 4, senderId: zoe, messageId: 'm4', clientMsgId: 'm4', text: null, erased: true },
+      ]);
+      const { mime: _mime, ...previewKept } = preview(zoe, 1);
+      const erasedPreview = { ...previewKept, text: null, erased: true };
+      assert.deepEqual(scrubbed.conversations, [{ ...before.conversations[0], lastMessage: erasedPreview }]);
+      const frozenBefore = before.userConversations[0]!.frozen as object;
+      assert.deepEqual(scrubbed.userConversations, [{ ...before.userConversations[0], frozen: { ...frozenBefore, lastMessage: erasedPreview } }]);
+      assert.deepEqual(
+        scrubbed.inbox.map((e) => e.data),
+        [
+          { messageId: 'm1', senderId: zoe, clientMsgId: 'm1', kind: 'media', text: null, media: null, erased: true },
+          { messageId: 'm1', seq: 1, editorId: zoe, text: null, erased: true },
+          { messageId: 'm3', senderId: other, clientMsgId: 'm3', kind: 'text', text: 'kept', media: null },
+        ],
+      );
+      assert.deepEqual(scrubbed.inbox.map((e) => e._pos), before.inbox.map((e) => e._pos), 'a scrub moves no position');
+
+      await store.apply(scrubs);
+      assert.deepEqual(await ours(), scrubbed, 'a scrub applied again changes nothing');
     });
 
     it('never gives two inbox entries one userSeq, and keeps the newer entry when two writers append at once', async () => {

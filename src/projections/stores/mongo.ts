@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { MongoBulkWriteError, MongoClient, type Collection as MongoCollection, type Db, type Document } from 'mongodb';
 import {
   collectionKeys,
@@ -14,8 +15,21 @@ import { assertHoldsMongoLease, MongoLeaseStore, type FencingToken } from '../..
 import { dayOf, hourOf, orderReport } from '../analytics.js';
 import type { AnalyticsQuery, AnalyticsReport, ListOptions, MediaReference, MessageFact, MessageRange, ReadStoreAdapter } from '../ports.js';
 import { isListed } from '../listing.js';
+import { scrubs, type Owner } from '../scrub.js';
 import { compareRanks, rankOf } from '../ranking.js';
-import { docId, foldDocument, inboxUsers, numberInboxEntries, upsertsByDocument, writesToApply, type DocumentWrites, type InboxCounter, type NumberedInboxEntry } from '../writeFold.js';
+import {
+  docId,
+  foldDocument,
+  inboxUsers,
+  numberInboxEntries,
+  scrubsOf,
+  upsertsByDocument,
+  writesToApply,
+  type DocumentWrites,
+  type InboxCounter,
+  type NumberedInboxEntry,
+  type ScrubOrder,
+} from '../writeFold.js';
 
 export type CollectionKind = Collection | 'inbox' | 'inboxCounters' | 'checkpoints';
 
@@ -112,6 +126,7 @@ export class MongoReadStore implements ReadStoreAdapter {
     const writes = writesToApply(batch, batch.reapply ? {} : await this.checkpoints());
     await this.applyUpserts(writes);
     await this.applyInbox(writes);
+    for (const order of scrubsOf(writes)) await this.applyScrub(order);
     const checkpoints = Object.entries(batch.checkpoints);
     if (checkpoints.length === 0) return;
     await this.coll(this.names.checkpoints).bulkWrite(
@@ -209,6 +224,24 @@ export class MongoReadStore implements ReadStoreAdapter {
     const tails = new Map<string, InboxCounter>();
     for (const userId of userIds) tails.set(userId, { userSeq: await newest(userId, 'userSeq'), position: await newest(userId, '_pos') });
     return tails;
+  }
+
+  /**
+   * Reads the documents holding the user's content and writes back only the fields the scrub
+   * changed. Each update is filtered on the same ownership again, so a document that another
+   * writer meanwhile moved on to someone else's content (a newer last message) is left alone.
+   */
+  private async applyScrub({ target, userId }: ScrubOrder): Promise<void> {
+    const scrub = scrubs[target];
+    const owned = (owner: Owner) => ({ [owner.path.join('.')]: userId, ...(owner.type ? { type: owner.type } : {}) });
+    const filter = { $or: scrub.owners.map(owned), [scrub.done.join('.')]: { $ne: true } };
+    const coll = this.coll(this.names[scrub.table]);
+    const docs = await coll.find(filter).toArray();
+    if (docs.length === 0) return;
+    await coll.bulkWrite(
+      docs.map((doc) => ({ updateOne: { filter: { _id: doc._id, ...filter }, update: { $set: changedFields(doc, scrub.scrub(doc)) } } })),
+      { ordered: false },
+    );
   }
 
   // Conversations
@@ -387,6 +420,11 @@ function strip<T>(doc: Stored | null): T | null {
   if (!doc) return null;
   const { _id, _pos, ...rest } = doc;
   return rest as T;
+}
+
+/** The top-level fields whose values differ after a scrub (which only replaces fields, never removes one). */
+function changedFields(before: Document, after: Document): Document {
+  return Object.fromEntries(Object.entries(after).filter(([field, value]) => !isDeepStrictEqual(before[field], value)));
 }
 
 /** A document's folded write: `set` on every application, `onInsert` too when it creates the document. */

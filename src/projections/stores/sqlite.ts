@@ -8,6 +8,7 @@ import {
   type ConversationListItem,
   type InboxEntry,
   type MessageDoc,
+  type ScrubTarget,
   type UserConversationDoc,
   type UserDoc,
   type WriteBatch,
@@ -15,7 +16,8 @@ import {
 import { dayOf, hourOf, orderReport } from '../analytics.js';
 import type { AnalyticsQuery, AnalyticsReport, ListOptions, MediaReference, MessageFact, MessageRange, ReadStoreAdapter } from '../ports.js';
 import { rankFields, type Rank } from '../ranking.js';
-import { foldDocument, inboxUsers, numberInboxEntries, upsertsByDocument, writesToApply, type InboxCounter } from '../writeFold.js';
+import { scrubs, type Owner, type Scrub } from '../scrub.js';
+import { foldDocument, inboxUsers, numberInboxEntries, scrubsOf, upsertsByDocument, writesToApply, type InboxCounter } from '../writeFold.js';
 
 export type TableKind = Collection | 'inbox' | 'checkpoints';
 
@@ -109,6 +111,17 @@ const listedOrAll = `(@includeUnlisted = 1 OR (
 const hiddenParams = (hidden: MessageRange['hidden']) => [hidden?.clearedUpToSeq ?? -1, JSON.stringify(hidden?.hiddenSeqs ?? [])];
 const notHidden = `seq > ? AND seq NOT IN (SELECT value FROM json_each(?))`;
 
+const jsonPath = (path: readonly string[]) => `'$.${path.join('.')}'`;
+const ownedBy = ({ path, type }: Owner) =>
+  `(json_extract(doc, ${jsonPath(path)}) = @userId${type ? ` AND json_extract(doc, '$.type') = '${type}'` : ''})`;
+/**
+ * The documents a scrub empties. No index serves it: the scan reads the whole table (inside the
+ * batch's transaction, so writers wait for it), which an erase, rare as it is, can afford, while
+ * every other write is spared an index on the sender.
+ */
+const scrubbedRowsSql = (table: string, scrub: Scrub) =>
+  `SELECT rowid, doc FROM ${table} WHERE (${scrub.owners.map(ownedBy).join(' OR ')}) AND json_extract(doc, ${jsonPath(scrub.done)}) IS NOT 1`;
+
 /**
  * Read models in the embedded SQLite file. Documents are JSON with their key fields as columns;
  * a batch of writes and the projections' checkpoints commit in one transaction, so a crash leaves
@@ -117,6 +130,7 @@ const notHidden = `seq > ? AND seq NOT IN (SELECT value FROM json_each(?))`;
 export class SqliteReadStore implements ReadStoreAdapter {
   private readonly docStmts: Record<Collection, { get: Statement; put: Statement }>;
   private readonly inboxStmts: { counter: Statement<[string], InboxCounter | undefined>; insert: Statement };
+  private readonly scrubStmts: Record<ScrubTarget, { rows: Statement<[{ userId: string }], { rowid: number; doc: string }>; put: Statement }>;
   /** Inbox counters per user, valid only while no other connection has written (see apply). */
   private readonly inboxCounters = new Map<string, InboxCounter>();
   private dataVersion: number | null = null;
@@ -167,6 +181,16 @@ export class SqliteReadStore implements ReadStoreAdapter {
       counter: db.prepare(`SELECT user_seq AS userSeq, pos AS position FROM ${t.inbox} WHERE user_id = ? ORDER BY user_seq DESC LIMIT 1`),
       insert: db.prepare(`INSERT INTO ${t.inbox} (user_id, user_seq, pos, doc) VALUES (?, ?, ?, ?)`),
     };
+    this.scrubStmts = Object.fromEntries(
+      Object.entries(scrubs).map(([target, scrub]) => [
+        target,
+        {
+          rows: db.prepare(scrubbedRowsSql(t[scrub.table], scrub)),
+          // The position stays: a scrub is no event the document was projected from.
+          put: db.prepare(`UPDATE ${t[scrub.table]} SET doc = ? WHERE rowid = ?`),
+        },
+      ]),
+    ) as typeof this.scrubStmts;
     // Checkpoints only move forward: a rebuild may have moved one past this writer's batch.
     const saveCheckpoint = db.prepare(
       `INSERT INTO ${t.checkpoints} (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = MAX(position, excluded.position)`,
@@ -178,6 +202,7 @@ export class SqliteReadStore implements ReadStoreAdapter {
       const writes = writesToApply(batch, this.storedCheckpoints());
       this.applyUpserts(writes);
       this.applyInbox(writes);
+      this.applyScrubs(writes);
       for (const [name, position] of Object.entries(batch.checkpoints)) saveCheckpoint.run(name, position);
     });
     this.applyTx = (batch, fence) => {
@@ -281,6 +306,13 @@ export class SqliteReadStore implements ReadStoreAdapter {
       this.inboxStmts.insert.run(userId, userSeq, position, json);
     }
     for (const [userId, counter] of counters) this.inboxCounters.set(userId, counter);
+  }
+
+  private applyScrubs(writes: WriteBatch['writes']): void {
+    for (const { target, userId } of scrubsOf(writes)) {
+      const { rows, put } = this.scrubStmts[target];
+      for (const row of rows.all({ userId })) put.run(JSON.stringify(scrubs[target].scrub(JSON.parse(row.doc))), row.rowid);
+    }
   }
 
   private inboxCounter(userId: string): InboxCounter {
