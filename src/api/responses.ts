@@ -26,8 +26,18 @@ export const errorBody = z
   .meta({ id: 'Error' });
 
 export const registeredUser = z.strictObject({ userId: id, username: z.string(), displayName: z.string() }).meta({ id: 'RegisteredUser' });
+/** What the `erased` flags of answers mean to a client (docs/PROTOCOL.md). */
+const erasedFlag = (what: string) => z.literal(true).optional().meta({ description: `${what}; absent otherwise` });
+const senderErased = erasedFlag("the sender's account was erased: the content is gone for good (show e.g. 'Message deleted')");
+
 export const profile = z
-  .strictObject({ userId: id, username: z.string(), displayName: z.string(), avatar: z.string().nullable() })
+  .strictObject({
+    userId: id,
+    username: z.string(),
+    displayName: z.string(),
+    avatar: z.string().nullable(),
+    erased: erasedFlag("the account was erased: its names are empty (show e.g. 'Deleted account')"),
+  })
   .meta({ id: 'Profile' });
 export const presence = z.strictObject({ userId: id, online: z.boolean(), lastSeenAt: timestamp.nullable() }).meta({ id: 'Presence' });
 export const session = z.strictObject({ token: z.string(), userId: id }).meta({ id: 'Session' });
@@ -56,6 +66,7 @@ const messagePreview = z
     mime: z.string().optional().meta({ description: 'media messages: the file type' }),
     sentAt: timestamp,
     recalled: z.boolean(),
+    erased: senderErased,
   })
   .meta({ id: 'MessagePreview' });
 
@@ -67,6 +78,7 @@ export const conversationList = z
           conversationId: id,
           kind: conversationKind,
           title: z.string().nullable().meta({ description: "a direct conversation's: the other member's display name" }),
+          peerErased: erasedFlag("a direct conversation's other member erased their account: the title is empty (show e.g. 'Deleted account')"),
           avatar: z.string().nullable(),
           lastSeq: seq,
           lastMessage: messagePreview.nullable(),
@@ -110,6 +122,7 @@ export const messageList = z
           sentAt: timestamp,
           editedAt: timestamp.nullable(),
           recalled: z.boolean(),
+          erased: senderErased,
         })
         .meta({ id: 'Message' }),
     ),

@@ -20,7 +20,11 @@ import { invalid } from '../domain/errors.js';
 
 /** Shapes of API answers, built from read models and states. */
 
-export function conversationListItem({ conversation: c, membership: m }: ConversationListItem, directTitle: string | null) {
+/**
+ * `directTitle` is the other member's display name in a direct conversation; `directPeerErased`
+ * says that member's account was erased (their name is empty then).
+ */
+export function conversationListItem({ conversation: c, membership: m }: ConversationListItem, directTitle: string | null, directPeerErased = false) {
   const view = m.frozen ?? c;
   const recalledSeqs = c.recalledSeqs ?? [];
   const personal = membershipView(m);
@@ -28,6 +32,7 @@ export function conversationListItem({ conversation: c, membership: m }: Convers
     conversationId: c.conversationId,
     kind: c.kind,
     title: c.kind === 'direct' ? directTitle : c.title,
+    ...(c.kind === 'direct' && directPeerErased ? { peerErased: true as const } : {}),
     avatar: c.avatar,
     lastSeq: view.lastSeq,
     lastMessage: view.lastMessage && !isHiddenFor(personal, view.lastMessage.seq) ? readablePreview(view.lastMessage, recalledSeqs) : null,
@@ -94,6 +99,7 @@ export function messageItem(m: MessageDoc) {
     sentAt: m.sentAt,
     editedAt: m.editedAt,
     recalled: m.recalled,
+    ...(m.erased ? { erased: true as const } : {}),
   };
 }
 

@@ -9,6 +9,8 @@ import { erasedEventData, ownerOf } from '../privacy/erasure.js';
 import type { WriteBatch } from './model.js';
 import { projectionNames, projectors, type ProjectorOptions } from './projectors.js';
 import { SqliteReadStore } from './stores/sqlite.js';
+import { conversationListItem, messageItem } from '../api/views.js';
+import * as answers from '../api/responses.js';
 
 // ---------------------------------------------------------------------------------------------
 // The rule: the live read models, scrubbed at UserErased, hold exactly what projecting the erased
@@ -147,8 +149,8 @@ function foldedStates(history: Recorded[]): Map<string, ConversationState> {
 const databases: SqliteDatabase[] = [];
 after(() => databases.forEach((db) => db.close()));
 
-/** Applies the writes in batches of `batchSize` events to a fresh read store; answers its documents. */
-async function readModels(writes: WriteBatch['writes'], batchSize: number) {
+/** Applies the writes in batches of `batchSize` events to a fresh read store. */
+async function readStoreWith(writes: WriteBatch['writes'], batchSize: number) {
   const db = openSqlite(':memory:');
   databases.push(db);
   const store = new SqliteReadStore(db);
@@ -157,8 +159,9 @@ async function readModels(writes: WriteBatch['writes'], batchSize: number) {
     const batch = writes.filter((w) => w.position > from && w.position <= from + batchSize);
     await store.apply({ writes: batch, checkpoints: Object.fromEntries(projectionNames.map((name) => [name, Math.min(from + batchSize, last)])) });
   }
-  return store.dump();
+  return store;
 }
+const readModels = async (writes: WriteBatch['writes'], batchSize: number) => (await readStoreWith(writes, batchSize)).dump();
 
 const live = [...beforeErase, ...erase, ...afterErase];
 const rebuilt = live.map(asErased);
@@ -219,5 +222,27 @@ describe('read models of an erased account', () => {
     assert.ok(inboxCopies.every((e) => e.data.erased === true), JSON.stringify(inboxCopies));
     const zoe = (documents.users as { userId: string }[]).find((u) => u.userId === ERASED);
     assert.deepEqual(zoe, { _pos: live.length - afterErase.length, userId: ERASED, username: '', displayName: '', avatar: null, createdAt: at(0), erased: true });
+  });
+});
+
+describe('answers about an erased account', () => {
+  it('mark its messages, previews and direct conversations as erased, in the declared shapes', async () => {
+    const store = await readStoreWith(project(live), EVERY_EVENT);
+    const items = (await store.listMessages('team', { maxSeq: 100, limit: 100 })).map(messageItem);
+    assert.deepEqual(answers.messageList.parse({ items }).items, items);
+    assert.deepEqual(
+      items.map((m) => [m.seq, m.erased ?? false, m.text]),
+      [[1, true, null], [2, true, null], [4, true, null], [5, true, null], [7, true, null], [10, false, 'alice stays'], [11, true, null]],
+    );
+    assert.equal('location' in items[2]!, false, "an erased location's emptied location is no location");
+    const [zoe] = await store.getUsers([ERASED]);
+    const list = (await store.listConversations('alice', { limit: 10 })).map((item) =>
+      item.conversation.kind === 'direct' ? conversationListItem(item, zoe!.displayName, zoe!.erased === true) : conversationListItem(item, null),
+    );
+    assert.deepEqual(answers.conversationList.parse({ items: list, nextCursor: null }).items, list);
+    assert.deepEqual(
+      list.map((c) => [c.conversationId, c.title, c.peerErased ?? false, c.lastMessage?.erased]),
+      [['team', 'Team', false, true], ['direct', '', true, true], ['where', 'Team', false, true]],
+    );
   });
 });
