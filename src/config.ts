@@ -64,6 +64,16 @@ export const configSchema = z.object({
   MEDIA_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   /** Token signing key; without it one is generated once and kept in DATA_DIR. */
   AUTH_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  /**
+   * Wraps every user's data key (base64 of 32 bytes); without it one is generated once and kept in
+   * DATA_DIR. Every instance and datacenter sharing keys needs the same one.
+   */
+  MASTER_KEY: z
+    .string()
+    .refine((value) => Buffer.from(value, 'base64').length === 32, '32 bytes, base64-encoded (e.g. openssl rand -base64 32)')
+    .optional(),
+  /** How long an erased account's username stays reserved before anyone may register it. */
+  ERASED_USERNAME_GRACE_DAYS: int(0, 3650).default(30),
   /** Bearer token for /v1/admin routes; without it they answer 403. */
   ADMIN_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   TOKEN_TTL_SECONDS: int(60, 365 * 24 * 3600).default(7 * 24 * 3600),
@@ -138,7 +148,7 @@ export type Config = z.infer<typeof configSchema>;
 export class ConfigError extends Error {}
 
 /** Variables whose values must not reach logs, even in an error line (a Redis URL may carry its password). */
-const SECRETS = new Set(['AUTH_SECRET', 'FCM_SERVICE_ACCOUNT', 'REDIS_URL', 'DC_LINK_SECRET', 'MEDIA_S3_SECRET_ACCESS_KEY']);
+const SECRETS = new Set(['AUTH_SECRET', 'MASTER_KEY', 'FCM_SERVICE_ACCOUNT', 'REDIS_URL', 'DC_LINK_SECRET', 'MEDIA_S3_SECRET_ACCESS_KEY']);
 
 /** Parses the environment; a bad value throws one line naming the variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -157,6 +167,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     [config.READ_STORE === 'mongo', 'MONGO_URL', 'READ_STORE=mongo'],
     [config.REPLICATION === 'kafka', 'KAFKA_BROKERS', 'REPLICATION=kafka'],
     [config.MEDIA_STORE === 's3', 'MEDIA_S3_BUCKET', 'MEDIA_STORE=s3'],
+    // The instances sharing a MongoDB key store must unwrap the same keys.
+    [config.READ_STORE === 'mongo', 'MASTER_KEY', 'READ_STORE=mongo'],
   ];
   for (const [selected, variable, because] of needs) {
     if (selected && !config[variable]) throw new ConfigError(`invalid configuration: ${variable} is required with ${because}`);
@@ -165,6 +177,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (!config.DC_LINK_SECRET) throw new ConfigError('invalid configuration: DC_LINK_SECRET is required with DC_PEERS');
     if (config.REPLICATION !== 'kafka') throw new ConfigError('invalid configuration: REPLICATION=kafka is required with DC_PEERS (events reach the other datacenters through Kafka)');
     if (!config.AUTH_SECRET) throw new ConfigError('invalid configuration: AUTH_SECRET is required with DC_PEERS (every DC must accept the same tokens)');
+    if (!config.MASTER_KEY) throw new ConfigError('invalid configuration: MASTER_KEY is required with DC_PEERS (every DC must open the same users\' keys)');
     if (config.DC_PEERS.has(config.DC_ID)) throw new ConfigError(`invalid configuration: DC_PEERS lists this datacenter (${config.DC_ID}) itself`);
   }
   // Pinging at most every half timeout lets a healthy socket answer twice before it would be dropped.

@@ -32,6 +32,7 @@ import { InstanceBus, RedisPresence } from './instances/index.js';
 import { retryPolicies, withRetry } from './shared/retry.js';
 import { FcmSender, PushWorker, PUSH_CHECKPOINT, fcmOptionsFromConfig, type FcmOptions } from './push/index.js';
 import { openStores } from './stores.js';
+import { accountKeys, personalData, sealedEventStore, type UserKeys } from './privacy/index.js';
 import { MediaLibrary, conversationVisibility, openBlobStore } from './media/index.js';
 
 export const VERSION = '0.1.0';
@@ -61,6 +62,20 @@ export const conversationFold = {
 export const userFold = { initialState: initialUserState, evolve: evolveUser, streamOf: userStream };
 
 export const newConversationCache = (store: EventStore) => new StateCache<ConversationState, ConversationEvent>(store, conversationFold);
+
+/**
+ * The state caches, emptied when an account is erased here: a cached conversation may hold a preview
+ * of the account's last message, which would otherwise reach the read models again.
+ */
+function stateCaches(keys: UserKeys) {
+  const all: { clear(): void }[] = [];
+  keys.onErased(() => all.forEach((cache) => cache.clear()));
+  const kept = <T extends { clear(): void }>(cache: T) => (all.push(cache), cache);
+  return {
+    conversations: (store: EventStore) => kept(newConversationCache(store)),
+    users: (store: EventStore) => kept(new StateCache<UserState, UserEvent>(store, userFold)),
+  };
+}
 
 /**
  * A remote event store may still be starting, or be away for a moment: start-up waits for it with
@@ -94,14 +109,19 @@ export async function startServer(
   });
   const { readStore, db, close: closeStores } = stores;
   await waitForEventStore(stores.store, logger);
-  const store = instrumentEventStore(stores.store, metrics);
+  // Replication, the internal link and the copies they make use the store as kept: ciphertext.
+  // Everything else reads and writes personal data through its owner's key (src/privacy).
+  const keptStore = instrumentEventStore(stores.store, metrics);
+  const datacenters = connectDatacenters(config, keptStore, metrics, logger);
+  const { master, keys, store } = personalData(config, { store: keptStore, keys: stores.keys }, datacenters.linked?.keyPeers);
+  const caches = stateCaches(keys);
   // One feed for the projections, the gateway and push: each event is parsed and folded once.
-  const feed = new ConversationFeed({ store, newCache: () => newConversationCache(store), logger });
+  const feed = new ConversationFeed({ store, newCache: () => caches.conversations(store), logger });
   await feed.start();
   const projections = new ProjectionRunner({
     store,
     readStore,
-    conversations: newConversationCache(store),
+    conversations: caches.conversations(store),
     feed,
     options: { inboxPullThreshold: config.INBOX_PULL_THRESHOLD },
     onError: (err) => logger.error({ err }, 'projection batch failed; retrying'),
@@ -114,12 +134,12 @@ export async function startServer(
   const projectionsLease = underLease(PROJECTIONS_LEASE, { start: (token) => projections.start(token), stop: () => projections.stop() });
   await projectionsLease.start();
 
-  const datacenters = connectDatacenters(config, store, metrics, logger);
   const service = new ChatService(
-    datacenters.commandStore,
-    newConversationCache(store),
-    new StateCache<UserState, UserEvent>(store, userFold),
+    sealedEventStore(datacenters.commandStore, keys),
+    caches.conversations(store),
+    caches.users(store),
     {
+      ...accountKeys(keys, master, config.ERASED_USERNAME_GRACE_DAYS),
       dcId: config.DC_ID,
       maxGroupSize: config.MAX_GROUP_SIZE,
       usernameReservationTimeoutMs: config.USERNAME_RESERVATION_TIMEOUT_MS,
@@ -131,6 +151,8 @@ export async function startServer(
   const redis = config.REDIS_URL ? await connectRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX, logger) : undefined;
   const revocations = redis ? new RedisRevocationStore(redis, logger) : new SqliteRevocationStore(db);
   const tokens = new TokenService(loadSigningKey(config.AUTH_SECRET, config.DATA_DIR), config.TOKEN_TTL_SECONDS, revocations);
+  // However an erase reached this instance (the API, the CLI, another datacenter), its tokens stop working.
+  keys.onErased((userId) => void tokens.revokeUser(userId).catch((err: unknown) => logger.error({ err, userId }, 'revoking an erased account\'s tokens failed')));
   const limits = new RateLimits(
     {
       sendsPerUser: config.SEND_RATE_PER_USER,
@@ -172,7 +194,10 @@ export async function startServer(
       version: VERSION,
       metrics,
       readiness: readinessCheck(store, readStore, config.READY_MAX_LAG_SECONDS, redis),
-      internalRoutes: datacenters.linked?.internalRoutes((streamId, command, ctx) => service.executeHere(streamId, command, ctx)),
+      internalRoutes: datacenters.linked?.internalRoutes({
+        executeHere: (streamId, command, ctx) => service.executeHere(streamId, command, ctx),
+        storedKey: (userId) => keys.stored(userId),
+      }),
       checkAnswers: overrides.checkAnswers,
     },
   );
@@ -206,7 +231,7 @@ export async function startServer(
       ? underLease(PUBLISHER_CHECKPOINT, {
           start: async (token) => {
             const fenced = { ...fencedSink(readStore, token), recordMessageFacts: readStore.recordMessageFacts.bind(readStore) };
-            replication = startReplication({ brokers: config.KAFKA_BROKERS!, dcId: config.DC_ID, store, readStore: fenced, logger, sync: syncDeps(datacenters, stores, metrics) });
+            replication = startReplication({ brokers: config.KAFKA_BROKERS!, dcId: config.DC_ID, store: keptStore, readStore: fenced, logger, sync: syncDeps(datacenters, stores, metrics) });
           },
           stop: async () => {
             await replication?.stop();

@@ -6,6 +6,9 @@ import { openSqlite, type SqliteDatabase } from './db/sqlite.js';
 import { EsdbEventStore, type EsdbEventStoreOptions } from './eventstore/esdb.js';
 import type { EventStore, EventStoreStats } from './eventstore/port.js';
 import { SqliteLeaseStore, type LeaseStore } from './lease/index.js';
+import type { KeyStore } from './privacy/keyStore.js';
+import { MongoKeyStore } from './privacy/mongoKeyStore.js';
+import { SqliteKeyStore } from './privacy/sqliteKeyStore.js';
 import { SqliteEventStore } from './eventstore/sqlite.js';
 import type { ReadStoreAdapter } from './projections/ports.js';
 import type { RebuildTarget } from './projections/rebuild.js';
@@ -26,6 +29,8 @@ export interface Stores {
   rebuilds: RebuildTarget;
   /** What cross-datacenter replication keeps next to the read models. */
   replicationStatus: ReplicationStatusStore;
+  /** Users' data keys: the SQLite file, or MongoDB next to the read models. */
+  keys: KeyStore;
   /** The embedded SQLite file (also where token revocations are kept). */
   db: SqliteDatabase;
   close(): void;
@@ -62,6 +67,7 @@ export async function openStores(
     stats: sqliteEvents,
     leases,
     rebuilds: mongoReadStore ? new MongoRebuildTarget(mongoReadStore, leases, logger) : new SqliteRebuildTarget(db),
+    keys: mongoReadStore ? new MongoKeyStore(mongoReadStore.db) : new SqliteKeyStore(db),
     db,
     close: () => db.close(),
   };

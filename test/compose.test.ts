@@ -144,9 +144,9 @@ describe('docker-compose.yml (production profile)', () => {
     });
   }
 
-  it('uses one AUTH_SECRET and one DC_LINK_SECRET on every app instance of every DC', () => {
+  it('uses one AUTH_SECRET, DC_LINK_SECRET and MASTER_KEY on every app instance of every DC', () => {
     const apps = DCS.flatMap(appsOf).map((name) => service(name).environment);
-    for (const key of ['AUTH_SECRET', 'DC_LINK_SECRET']) assert.equal(new Set(apps.map((env) => env[key])).size, 1, key);
+    for (const key of ['AUTH_SECRET', 'DC_LINK_SECRET', 'MASTER_KEY']) assert.equal(new Set(apps.map((env) => env[key])).size, 1, key);
   });
 
   it('balances each DC over both its instances, WebSocket upgrades included', () => {

@@ -168,6 +168,8 @@ export interface ChatServer extends Child {
 }
 
 export const AUTH_SECRET = 'bench-secret-bench-secret-bench-secret-0001';
+/** The master key the server and the fixtures it reads share (base64 of 32 bytes). */
+export const MASTER_KEY = Buffer.alloc(32, 7).toString('base64');
 
 /** Starts the chat server (`src/main.ts`) on a free port over `dataDir`. */
 export async function startChatServer(dataDir: string, options: { env?: Record<string, string>; nodeArgs?: string[] } = {}): Promise<ChatServer> {
@@ -180,6 +182,7 @@ export async function startChatServer(dataDir: string, options: { env?: Record<s
       DATA_DIR: dataDir,
       LOG_LEVEL: 'warn',
       AUTH_SECRET,
+      MASTER_KEY,
       // Load generators send far faster than a person: the per-user and per-socket limits would
       // measure 429s and refused frames, not the server.
       SEND_RATE_PER_USER: '1000000000',

@@ -10,7 +10,10 @@ import type { UserState } from '../../src/domain/user.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { StateCache } from '../../src/eventstore/stateCache.js';
 import { newConversationCache, userFold } from '../../src/server.js';
-import { AUTH_SECRET } from './proc.js';
+import type { EventStore } from '../../src/eventstore/port.js';
+import { accountKeys, personalData } from '../../src/privacy/index.js';
+import { SqliteKeyStore } from '../../src/privacy/sqliteKeyStore.js';
+import { AUTH_SECRET, MASTER_KEY } from './proc.js';
 
 export interface SeedUser {
   userId: string;
@@ -29,8 +32,9 @@ const PASSWORD = 'bench password';
  */
 export class Seeder {
   readonly db: SqliteDatabase;
-  readonly store: SqliteEventStore;
+  readonly store: EventStore;
   readonly service: ChatService;
+  private readonly hashUsername: (username: string) => string;
   // The seeder only signs tokens; the server under test checks revocations.
   private readonly tokens = new TokenService(new TextEncoder().encode(AUTH_SECRET), 24 * 3600, { revoke: async () => {}, isRevoked: async () => false });
   private passwordHash: Promise<string> | null = null;
@@ -39,12 +43,16 @@ export class Seeder {
     this.db = openSqlite(join(dataDir, 'chat.db'));
     // Seeding is not measured, and a crash only loses a fixture: skip the per-commit fsync.
     this.db.pragma('synchronous = OFF');
-    this.store = new SqliteEventStore(this.db);
+    // Sealed with the master key the server is started with, as its own writes are.
+    const personal = personalData({ DATA_DIR: dataDir, MASTER_KEY }, { store: new SqliteEventStore(this.db), keys: new SqliteKeyStore(this.db) });
+    this.store = personal.store;
+    const account = accountKeys(personal.keys, personal.master, 30);
+    this.hashUsername = account.hashUsername;
     this.service = new ChatService(
       this.store,
       newConversationCache(this.store),
       new StateCache<UserState, UserEvent>(this.store, userFold),
-      { dcId: 'dc1', maxGroupSize: 100_000, usernameReservationTimeoutMs: 60_000 },
+      { ...account, dcId: 'dc1', maxGroupSize: 100_000, usernameReservationTimeoutMs: 60_000 },
     );
   }
 
@@ -54,7 +62,7 @@ export class Seeder {
       Array.from({ length: count }, async (_, i) => {
         const userId = newId();
         const username = `${prefix}${i}_${userId.slice(0, 6)}`;
-        await this.store.append(usernameStream(username), [{ type: 'UsernameReserved', data: { username, userId }, metadata: eventMetadata('dc1', ctx) }], 'no_stream');
+        await this.store.append(usernameStream(this.hashUsername(username)), [{ type: 'UsernameReserved', data: { username, userId }, metadata: eventMetadata('dc1', ctx) }], 'no_stream');
         await this.store.append(
           userStream(userId),
           [{ type: 'UserRegistered', data: { userId, username, displayName: username, passwordHash }, metadata: eventMetadata('dc1', ctx) }],

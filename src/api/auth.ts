@@ -1,8 +1,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 import { DomainError } from '../domain/errors.js';
+import { keyInDataDir } from '../shared/keyFile.js';
 import type { RevocationStore } from './revocations.js';
 
 export interface Principal {
@@ -34,13 +33,20 @@ export class TokenService {
     try {
       const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'] });
       if (!payload.sub || typeof payload.did !== 'string' || !payload.jti || !payload.exp) throw new Error('incomplete token');
-      if (await this.revocations.isRevoked(payload.jti)) throw new DomainError('unauthenticated', 'token revoked: log in again');
+      const [revoked, erased] = await Promise.all([this.revocations.isRevoked(payload.jti), this.revocations.isRevoked(erasedUserMark(payload.sub))]);
+      if (erased) throw new DomainError('unauthenticated', 'this account was erased');
+      if (revoked) throw new DomainError('unauthenticated', 'token revoked: log in again');
       return { userId: payload.sub, deviceId: payload.did, token: { id: payload.jti, expiresAt: payload.exp } };
     } catch (error) {
       if (error instanceof DomainError) throw error;
       const expired = error instanceof joseErrors.JWTExpired;
       throw new DomainError('unauthenticated', expired ? 'token expired' : 'invalid token');
     }
+  }
+
+  /** An erased account: every token it holds is refused from now on (they all expire within the token lifetime). */
+  async revokeUser(userId: string): Promise<void> {
+    await this.revocations.revoke(erasedUserMark(userId), Math.floor(Date.now() / 1000) + this.ttlSeconds);
   }
 
   /** Logout: the token is refused from now on, also after a restart. */
@@ -50,18 +56,15 @@ export class TokenService {
   }
 }
 
+/** Kept among the revoked token ids: no token id (a UUID) has this form. */
+const erasedUserMark = (userId: string) => `erased-user:${userId}`;
+
 /**
  * The signing key: AUTH_SECRET when configured, else a random key generated on first start and
  * kept in DATA_DIR, so tokens survive restarts.
  */
 export function loadSigningKey(secret: string | undefined, dataDir: string): Uint8Array {
-  if (secret) return new TextEncoder().encode(secret);
-  const file = join(dataDir, 'auth.key');
-  if (!existsSync(file)) {
-    mkdirSync(dataDir, { recursive: true });
-    writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
-  }
-  return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+  return secret ? new TextEncoder().encode(secret) : keyInDataDir(dataDir, 'auth.key');
 }
 
 /** The token from `Authorization: Bearer <token>`, or from `?token=` where headers cannot be set. */

@@ -16,6 +16,8 @@ export class CliError extends Error {
 export interface CliContext extends Stores {
   config: Config;
   server: typeof import('../server.js');
+  /** Users' keys: `store` opens personal data with them, as the server does. */
+  personal: ReturnType<typeof import('../privacy/index.js').personalData>;
 }
 
 /**
@@ -25,7 +27,11 @@ export interface CliContext extends Stores {
  */
 export async function withStores<T>(run: (ctx: CliContext) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const [server, { openStores, StoresMissing }] = await Promise.all([import('../server.js'), import('../stores.js')]);
+  const [server, { openStores, StoresMissing }, { personalData }] = await Promise.all([
+    import('../server.js'),
+    import('../stores.js'),
+    import('../privacy/index.js'),
+  ]);
   let stores: Stores;
   try {
     stores = await openStores(config, { create: false });
@@ -34,7 +40,8 @@ export async function withStores<T>(run: (ctx: CliContext) => Promise<T>): Promi
     throw error;
   }
   try {
-    return await run({ ...stores, config, server });
+    const personal = personalData(config, stores);
+    return await run({ ...stores, store: personal.store, config, server, personal });
   } finally {
     await stores.store.close();
     await stores.readStore.close();

@@ -4,6 +4,7 @@ import { ConfigError } from '../config.js';
 import { analyticsCommand } from './analytics.js';
 import { CliError } from './context.js';
 import { eventsCommand } from './events.js';
+import { eraseUserCommand } from './eraseUser.js';
 import { exportUserCommand } from './exportUser.js';
 import { mediaCommand } from './media.js';
 import { rebuildCommand } from './rebuild.js';
@@ -23,6 +24,7 @@ const program = new Command('im')
   .addCommand(replayCommand())
   .addCommand(eventsCommand())
   .addCommand(exportUserCommand())
+  .addCommand(eraseUserCommand())
   .addCommand(analyticsCommand())
   .addCommand(mediaCommand());
 

@@ -8,6 +8,8 @@ import { conversationStream } from '../domain/streams.js';
 import type { UserState } from '../domain/user.js';
 import type { EventStore, ReadStreamOptions } from '../eventstore/port.js';
 import { SqliteEventStore } from '../eventstore/sqlite.js';
+import { freshAccountKeys } from '../privacy/index.js';
+import { SqliteKeyStore } from '../privacy/sqliteKeyStore.js';
 import { StateCache } from '../eventstore/stateCache.js';
 import { newConversationCache, userFold } from '../server.js';
 import { eventMetadata } from './commandHandler.js';
@@ -30,6 +32,7 @@ async function setUp() {
   const service = new ChatService(store, newConversationCache(store), new StateCache<UserState, UserEvent>(store, userFold), {
     dcId: 'dc1',
     maxGroupSize: 10,
+    ...freshAccountKeys(new SqliteKeyStore(db)),
     usernameReservationTimeoutMs: 60_000,
   });
   const [ann, bob, cat] = await Promise.all(['ann', 'bob', 'cat'].map((username) => service.userCommands.register({ username, password: 'correct horse' }, ctx)));

@@ -10,17 +10,12 @@ import { parseStreamId } from '../domain/streams.js';
 import type { AppendedEvent, CommandContext, RemoteExecution } from './commandHandler.js';
 import { ConversationAccess } from './conversationAccess.js';
 import { ConversationCommands } from './conversationCommands.js';
-import { UserCommands } from './userCommands.js';
+import { UserCommands, type UserCommandOptions } from './userCommands.js';
 
-export interface ServiceOptions {
-  dcId: string;
+export interface ServiceOptions extends UserCommandOptions {
   maxGroupSize: number;
-  /** A username reservation whose user is still unregistered this long after it was made is abandoned. */
-  usernameReservationTimeoutMs: number;
   /** The datacenter a user registered in (see ConversationCommandOptions). */
   homeOfUser?: (userId: string) => Promise<string | null>;
-  /** With other datacenters: where commands for streams homed elsewhere are sent. */
-  remote?: RemoteExecution;
 }
 
 /**

@@ -13,6 +13,8 @@ export function decideUser(state: UserState, command: UserCommand): UserEvent[] 
     return [{ type: 'UserRegistered', data }];
   }
   if (!state.exists) throw notFound('user');
+  if (command.type === 'eraseUser') return state.erased ? [] : [{ type: 'UserErased', data: { usernameFreeAt: command.usernameFreeAt } }];
+  if (state.erased) throw notFound('user (the account was erased)');
   switch (command.type) {
     case 'updateProfile': {
       const changes = definedOnly({

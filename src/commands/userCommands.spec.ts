@@ -4,10 +4,12 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { openSqlite } from '../db/sqlite.js';
 import { DomainError } from '../domain/errors.js';
 import type { UserEvent } from '../domain/events.js';
-import { userStream } from '../domain/streams.js';
+import { usernameStream, userStream } from '../domain/streams.js';
 import type { UserState } from '../domain/user.js';
 import type { EventStore, EventToAppend, ExpectedRevision } from '../eventstore/port.js';
 import { SqliteEventStore } from '../eventstore/sqlite.js';
+import { freshAccountKeys } from '../privacy/index.js';
+import { SqliteKeyStore } from '../privacy/sqliteKeyStore.js';
 import { StateCache } from '../eventstore/stateCache.js';
 import { newConversationCache, userFold } from '../server.js';
 import { ConversationAccess } from './conversationAccess.js';
@@ -35,13 +37,15 @@ describe('UserCommands registration', () => {
       },
     });
     const users = new StateCache<UserState, UserEvent>(store, userFold);
+    const account = freshAccountKeys(new SqliteKeyStore(db));
     const commands = new UserCommands(store, users, new ConversationAccess(newConversationCache(store)), {
+      ...account,
       dcId: 'dc1',
       usernameReservationTimeoutMs: TIMEOUT_MS,
     });
 
     await assert.rejects(commands.register({ username: 'ann', password: 'correct horse' }, context), (e: DomainError) => e.code === 'unavailable');
-    const [stalled] = await real.readStream('username-ann');
+    const [stalled] = await real.readStream(usernameStream(account.hashUsername('ann')));
     assert.deepEqual(await real.readStream(userStream((stalled!.data as { userId: string }).userId)), []);
     assert.equal(await commands.findByUsername('ann'), null);
 

@@ -15,6 +15,12 @@ export interface UserCommandOptions {
   dcId: string;
   /** A username reservation whose user is still unregistered this long after it was made is abandoned. */
   usernameReservationTimeoutMs: number;
+  /** Names a username's reservation stream without spelling the username out (usernameHasher). */
+  hashUsername(username: string): string;
+  /** How long an erased account keeps its username from others. */
+  erasedUsernameGraceMs: number;
+  /** Deletes a user's data key here (UserKeys.erase). */
+  eraseKey(userId: string): Promise<void>;
   remote?: RemoteExecution;
 }
 
@@ -58,10 +64,13 @@ export class UserCommands {
    * Returns when the reservation was made.
    */
   private async reserveUsername(username: string, userId: string, ctx: CommandContext): Promise<number> {
-    const stream = usernameStream(username);
+    const stream = usernameStream(this.options.hashUsername(username));
     const reservations = await this.store.readStream(stream);
     const last = reservations[reservations.length - 1];
-    if (last && ((await this.registeredHolder(reservations)) || !this.abandoned(last))) throw usernameTaken(username);
+    const holder = await this.registeredHolder(reservations.length ? reservations : await this.legacyReservations(username));
+    // Someone else's reservation may belong to a registration still running (see above).
+    const pending = last && (last.data as { userId: string }).userId !== holder?.userId && !this.abandoned(last);
+    if ((holder && !this.released(holder)) || pending) throw usernameTaken(username);
     const metadata = eventMetadata(this.options.dcId, ctx);
     try {
       await this.store.append(stream, [{ type: 'UsernameReserved', data: { username, userId }, metadata }], last ? last.revision : 'no_stream');
@@ -70,6 +79,19 @@ export class UserCommands {
       throw error;
     }
     return Date.parse(metadata.at);
+  }
+
+  /**
+   * Reservations made before usernames were hashed into stream names: those names stay spelled out
+   * in the log (README, "Erasing an account"), and still hold their usernames.
+   */
+  private legacyReservations(username: string): Promise<RecordedEvent[]> {
+    return this.store.readStream(usernameStream(username.toLowerCase()));
+  }
+
+  /** An erased account's username is free again once its grace period is over. */
+  private released(holder: UserState): boolean {
+    return holder.erased && Date.now() >= Date.parse(holder.usernameFreeAt!);
   }
 
   private abandoned(reservation: RecordedEvent): boolean {
@@ -92,9 +114,30 @@ export class UserCommands {
     return valid ? user : null;
   }
 
-  /** The registered user holding this username, or null. */
+  /** The registered user holding this username, or null (also for an erased account). */
   async findByUsername(username: string): Promise<UserState | null> {
-    return this.registeredHolder(await this.store.readStream(usernameStream(username)));
+    const reservations = await this.store.readStream(usernameStream(this.options.hashUsername(username)));
+    const holder = await this.registeredHolder(reservations.length ? reservations : await this.legacyReservations(username));
+    return holder?.erased ? null : holder;
+  }
+
+  /**
+   * Erases the account: its key here first, so from this moment nothing of its personal data can be
+   * opened, then UserErased, which scrubs the read models and deletes the key in every other
+   * datacenter as it reaches them. Repeating it (after a failure between the two) finishes the job.
+   */
+  async eraseSelf(userId: string, password: string, ctx: CommandContext) {
+    const user = await this.requireUser(userId);
+    if (!(await verifyPassword(password, user.passwordHash))) throw new DomainError('forbidden', 'the password does not match');
+    return this.erase(userId, ctx);
+  }
+
+  async erase(userId: string, ctx: CommandContext) {
+    const user = await this.requireUser(userId);
+    if (user.erased) return { position: 0 };
+    await this.options.eraseKey(userId);
+    const usernameFreeAt = new Date(Date.now() + this.options.erasedUsernameGraceMs).toISOString();
+    return this.commands.execute(userId, { type: 'eraseUser', usernameFreeAt }, ctx);
   }
 
   async requireUser(userId: string): Promise<UserState> {
@@ -169,6 +212,12 @@ export class UserCommands {
   }
 }
 
-export const profileOf = ({ userId, username, displayName, avatar }: UserState) => ({ userId, username, displayName, avatar });
+export const profileOf = ({ userId, username, displayName, avatar, erased }: UserState) => ({
+  userId,
+  username,
+  displayName,
+  avatar,
+  ...(erased ? { erased: true as const } : {}),
+});
 
 const usernameTaken = (username: string) => new DomainError('username_taken', `username ${username} is taken`);

@@ -12,6 +12,8 @@ import { PeerLink } from './peerLink.js';
 import { Signals } from './signals.js';
 import { StreamCopier } from './streamCopier.js';
 import { Topology } from './topology.js';
+import type { KeyPeers } from '../privacy/userKeys.js';
+import type { StoredKey } from '../privacy/keyStore.js';
 
 export { Homes } from './homes.js';
 export { signalSchema, wrongDc, type Signal } from './peerLink.js';
@@ -29,8 +31,27 @@ export interface Datacenters {
   linked: {
     copier: StreamCopier;
     remote: RemoteExecution;
-    internalRoutes(executeHere: InternalRouteDeps['executeHere']): Router;
+    /** The other datacenters' copies of users' keys. */
+    keyPeers: KeyPeers;
+    internalRoutes(deps: Pick<InternalRouteDeps, 'executeHere' | 'storedKey'>): Router;
   } | null;
+}
+
+/**
+ * What the other datacenters hold for a user's key: an erase anywhere wins, then a key; "none" only
+ * when every one of them answered so, because a key made here while one is out of reach could
+ * differ from the one it has.
+ */
+async function keyFromPeers(link: PeerLink, peers: string[], userId: string): Promise<StoredKey> {
+  const answers = await Promise.allSettled(peers.map((dc) => link.key(dc, userId)));
+  const found = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
+  const erased = found.find((k) => k.state === 'erased');
+  if (erased) return erased;
+  const live = found.find((k) => k.state === 'live');
+  if (live) return live;
+  const failed = answers.find((a) => a.status === 'rejected');
+  if (failed) throw failed.reason;
+  return { state: 'none' };
 }
 
 /** This datacenter among the others configured (DC_PEERS); alone, every stream is homed here. */
@@ -45,7 +66,8 @@ export function connectDatacenters(config: Config, store: EventStore, metrics: M
   const outcomes = { forwarded: (outcome: string) => metrics.forwardedCommands.inc({ outcome }) };
   const commandStore = forwardingEventStore(store, { homes, link, copier, outcomes });
   const remote = remoteCommands({ homes, link, copier, outcomes });
-  const routes = (executeHere: InternalRouteDeps['executeHere']) =>
-    internalRoutes({ secret: config.DC_LINK_SECRET!, homes, store, executeHere, onSignal: (signal) => signals.received(signal) });
-  return { topology, homes, commandStore, signals, linked: { copier, remote, internalRoutes: routes } };
+  const routes = (deps: Pick<InternalRouteDeps, 'executeHere' | 'storedKey'>) =>
+    internalRoutes({ secret: config.DC_LINK_SECRET!, homes, store, ...deps, onSignal: (signal) => signals.received(signal) });
+  const keyPeers = { find: (userId: string) => keyFromPeers(link, [...config.DC_PEERS.keys()], userId) };
+  return { topology, homes, commandStore, signals, linked: { copier, remote, keyPeers, internalRoutes: routes } };
 }

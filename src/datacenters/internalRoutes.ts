@@ -6,6 +6,7 @@ import { DomainError, WrongExpectedRevision } from '../domain/errors.js';
 import { eventMetadata } from '../domain/events.js';
 import type { EventStore } from '../eventstore/port.js';
 import { homeNamedBy, type Homes } from './homes.js';
+import type { StoredKey } from '../privacy/keyStore.js';
 import { signalSchema, type Signal } from './peerLink.js';
 
 /** Events a home answers with at most at once; the asking DC comes back for the rest. */
@@ -43,14 +44,16 @@ export interface InternalRouteDeps {
   /** Runs a command another DC forwarded, for a stream homed here; answers the events it decided. */
   executeHere(streamId: string, command: unknown, context: CommandContext): Promise<{ events: AppendedEvent<unknown>[] }>;
   onSignal(signal: Signal): void;
+  /** This DC's copy of a user's wrapped data key, for a DC that has none yet. */
+  storedKey(userId: string): Promise<StoredKey>;
 }
 
 /**
  * The internal link's server side, under /internal/v1, for the other datacenters' apps only (the
  * shared DC_LINK_SECRET): forwarded appends to streams homed here, reads of those streams to fill
- * gaps, and ephemeral signals for the sockets held here.
+ * gaps, users' wrapped keys, and ephemeral signals for the sockets held here.
  */
-export function internalRoutes({ secret, homes, store, executeHere, onSignal }: InternalRouteDeps): Router {
+export function internalRoutes({ secret, homes, store, executeHere, onSignal, storedKey }: InternalRouteDeps): Router {
   const router = Router();
   router.use('/internal/v1', (req: Request, _res: Response, next: NextFunction) => {
     // The whole header is compared: a secret may hold spaces, which a bearer token may not.
@@ -97,6 +100,11 @@ export function internalRoutes({ secret, homes, store, executeHere, onSignal }: 
   router.get('/internal/v1/streams/:streamId', async (req, res) => {
     const { fromRevision, maxCount } = streamRange.parse(req.query);
     res.json({ events: await store.readStream(String(req.params.streamId), { fromRevision, maxCount }) });
+  });
+
+  router.get('/internal/v1/keys/:userId', async (req, res) => {
+    const stored = await storedKey(String(req.params.userId));
+    res.json(stored.state === 'live' ? { state: 'live', wrapped: stored.wrapped.toString('base64') } : stored);
   });
 
   router.post('/internal/v1/signals', (req, res) => {

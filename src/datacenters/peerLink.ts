@@ -4,6 +4,7 @@ import { DomainError, isDomainErrorCode } from '../domain/errors.js';
 import { eventMetadata } from '../domain/events.js';
 import type { ExpectedRevision } from '../eventstore/expectedRevision.js';
 import type { EventToAppend, RecordedEvent } from '../eventstore/port.js';
+import type { StoredKey } from '../privacy/keyStore.js';
 
 /** Seconds a client is told to wait before retrying a command whose home is out of reach. */
 export const HOME_RETRY_AFTER_SECONDS = 5;
@@ -50,6 +51,12 @@ export interface ForwardedAppend {
 }
 
 const streamAnswer = z.object({ events: z.array(linkedEvent) });
+
+const storedKeyAnswer = z.discriminatedUnion('state', [
+  z.object({ state: z.literal('live'), wrapped: z.base64() }),
+  z.object({ state: z.literal('erased') }),
+  z.object({ state: z.literal('none') }),
+]);
 
 /** The signals another DC relays to the sockets it holds (see Signals). */
 export const signalSchema = z.discriminatedUnion('kind', [
@@ -104,6 +111,11 @@ export class PeerLink {
     const query = new URLSearchParams({ fromRevision: String(fromRevision), maxCount: String(maxCount) });
     const answer = await this.call(dc, `/internal/v1/streams/${encodeURIComponent(streamId)}?${query}`, { method: 'GET' });
     return streamAnswer.parse(answer).events as RecordedEvent[];
+  }
+
+  async key(dc: string, userId: string): Promise<StoredKey> {
+    const answer = storedKeyAnswer.parse(await this.call(dc, `/internal/v1/keys/${encodeURIComponent(userId)}`, { method: 'GET' }));
+    return answer.state === 'live' ? { state: 'live', wrapped: Buffer.from(answer.wrapped, 'base64') } : answer;
   }
 
   async signal(dc: string, signal: Signal): Promise<void> {

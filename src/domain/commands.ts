@@ -52,6 +52,7 @@ export type UserCommand =
     }
   | { type: 'registerDevice'; token: string; platform: 'android' | 'ios' | 'web' }
   | { type: 'removeDevice'; token: string }
+  | { type: 'eraseUser'; usernameFreeAt: string }
   /** `seqs` are messages the user can see in the conversation: the caller checked them against its state. */
   | { type: 'hideMessages'; conversationId: string; seqs: number[] }
   /**

@@ -8,8 +8,11 @@ export const PRODUCT_STREAM_PREFIXES = [CONVERSATION_PREFIX, USER_PREFIX, USERNA
 
 export const conversationStream = (conversationId: string) => CONVERSATION_PREFIX + conversationId;
 export const userStream = (userId: string) => USER_PREFIX + userId;
-/** Usernames are unique case-insensitively, so the reservation stream uses the lower-case form. */
-export const usernameStream = (username: string) => USERNAME_PREFIX + username.toLowerCase();
+/**
+ * A username's reservation stream, named by the username's keyed hash (usernameHasher, which
+ * lower-cases it: usernames are unique case-insensitively).
+ */
+export const usernameStream = (usernameHash: string) => USERNAME_PREFIX + usernameHash;
 
 export type StreamKind = 'conversation' | 'user' | 'username';
 export function parseStreamId(streamId: string): { kind: StreamKind; id: string } | null {

@@ -1,6 +1,9 @@
 import { fullView, type PersonalView } from './conversation.js';
 import type { UserEvent } from './events.js';
 
+/** What is left of an erased account's profile: its id and nothing else. */
+export const erasedProfile = { username: '', displayName: '', avatar: null } as const;
+
 export interface ConversationSettings {
   muted: boolean;
   pinned: boolean;
@@ -18,6 +21,10 @@ export interface UserState {
   settings: Map<string, ConversationSettings>;
   /** What this user deleted for themselves, by conversation. */
   views: Map<string, PersonalView>;
+  /** The account was erased (UserErased): nothing of it can be read or changed any more. */
+  erased: boolean;
+  /** When an erased account's username may be registered again. */
+  usernameFreeAt: string | null;
   lastSeq: number;
 }
 
@@ -34,6 +41,8 @@ export function initialUserState(userId: string): UserState {
     devices: new Map(),
     settings: new Map(),
     views: new Map(),
+    erased: false,
+    usernameFreeAt: null,
     lastSeq: -1,
   };
 }
@@ -63,6 +72,10 @@ export function evolveUser(state: UserState, event: UserEvent, seq: number): Use
       break;
     case 'DeviceRemoved':
       state.devices.delete(event.data.token);
+      break;
+    case 'UserErased':
+      Object.assign(state, erasedProfile, { erased: true, usernameFreeAt: event.data.usernameFreeAt });
+      state.devices.clear();
       break;
     case 'MessagesHidden':
       state.views.set(event.data.conversationId, { ...viewOf(state, event.data.conversationId), hiddenSeqs: event.data.seqs });

@@ -71,6 +71,11 @@ export class StateCache<S extends object, E extends DomainEvent> {
     this.cache = new LRUCache({ max: maxEntries });
   }
 
+  /** Forgets every state: the next load of each folds its stream again. */
+  clear(): void {
+    this.cache.clear();
+  }
+
   /** The state including every event stored so far. */
   async load(id: string): Promise<Folded<S>> {
     return this.foldUpTo(id, Number.MAX_SAFE_INTEGER);

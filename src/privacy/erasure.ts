@@ -68,5 +68,4 @@ export function erasedPreview(preview: LastMessage): LastMessage {
   return { ...rest, text: null, erased: true };
 }
 
-/** The profile of an erased account: its id and nothing else. */
-export const erasedProfile = { username: '', displayName: '', avatar: null } as const;
+export { erasedProfile } from '../domain/user.js';

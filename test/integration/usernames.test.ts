@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { eventMetadata } from '../../src/commands/commandHandler.js';
-import { usernameStream } from '../../src/domain/streams.js';
+import { usernameStream, userStream } from '../../src/domain/streams.js';
 import { ApiClient } from '../support/client.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -26,7 +26,7 @@ describe('one account per username', () => {
 
   /** What a process that crashed between its two appends leaves: a reservation, made `ageMs` ago, for a user never registered. */
   async function abandonedReservation(username: string, ageMs: number): Promise<void> {
-    const stream = usernameStream(username);
+    const stream = server.usernameStream(username);
     const last = (await server.store.readStream(stream)).at(-1);
     const metadata = { ...eventMetadata('dc1', { correlationId: randomUUID() }), at: new Date(Date.now() - ageMs).toISOString() };
     await server.store.append(stream, [{ type: 'UsernameReserved', data: { username, userId: randomUUID() }, metadata }], last?.revision ?? 'no_stream');
@@ -56,6 +56,19 @@ describe('one account per username', () => {
     assert.equal(taken.status, 201);
     assert.equal((await login(timedOut)).body.userId, taken.body.userId);
     assert.equal((await register(timedOut)).status, 409);
+  });
+
+  it('keeps a username reserved before reservation streams were named by hash: its user logs in, and nobody else takes it', async () => {
+    const username = `Legacy_${randomUUID().slice(0, 8)}`;
+    const userId = randomUUID();
+    const metadata = () => eventMetadata('dc1', { correlationId: randomUUID() });
+    const hash = (await server.store.readStream(userStream((await register(`x${username}`)).body.userId)))[0]!.data as { passwordHash: string };
+    await server.store.append(usernameStream(username.toLowerCase()), [{ type: 'UsernameReserved', data: { username, userId }, metadata: metadata() }], 'no_stream');
+    const registered = { userId, username, displayName: username, passwordHash: hash.passwordHash };
+    await server.store.append(userStream(userId), [{ type: 'UserRegistered', data: registered, metadata: metadata() }], 'no_stream');
+
+    assert.equal((await login(username)).body.userId, userId);
+    assert.equal((await register(username.toUpperCase())).status, 409);
   });
 
   it('finds the registered holder of a name past a reservation abandoned after it', async () => {

@@ -223,7 +223,7 @@ export async function startMultiDc(options: StackOptions = {}): Promise<MultiDc>
   mkdirSync(workDir, { recursive: true });
   const owner = `multidc-${process.pid}-${randomBytes(4).toString('hex')}`;
   const adminToken = randomBytes(16).toString('hex');
-  const secrets = { AUTH_SECRET: randomBytes(24).toString('hex'), DC_LINK_SECRET: randomBytes(24).toString('hex') };
+  const secrets = { AUTH_SECRET: randomBytes(24).toString('hex'), DC_LINK_SECRET: randomBytes(24).toString('hex'), MASTER_KEY: randomBytes(32).toString('base64') };
 
   const brokerPorts = {} as Record<DcId, number>;
   for (const id of DC_IDS) brokerPorts[id] = await freePortPair();

@@ -1,6 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import { loadConfig } from '../../src/config.js';
+import { usernameStream } from '../../src/domain/streams.js';
+import { masterKey, usernameHasher } from '../../src/privacy/index.js';
 import { startServer, type RunningServer, type ServerOverrides } from '../../src/server.js';
 import { tempDir } from './tmp.js';
 
@@ -8,6 +10,8 @@ export interface TestServer extends RunningServer {
   url: string;
   wsUrl: string;
   dataDir: string;
+  /** The stream that reserves `username` on this server (named by the username's keyed hash). */
+  usernameStream(username: string): string;
   stop(): Promise<void>;
 }
 
@@ -31,6 +35,8 @@ export function profileEnv(id: string = randomUUID().slice(0, 8)): Record<string
     REPLICATION: 'kafka',
     KAFKA_BROKERS,
     DC_ID: `t${id}`,
+    // Instances sharing the database share its key store, so they share the master key too.
+    MASTER_KEY: createHash('sha256').update(`master key ${id}`).digest('base64'),
     ...(REDIS_URL ? { REDIS_URL, REDIS_KEY_PREFIX: `t${id}:` } : {}),
     ...(S3_ENDPOINT ? { MEDIA_STORE: 's3', MEDIA_S3_ENDPOINT: S3_ENDPOINT, MEDIA_S3_BUCKET: `chat-${id}`, ...s3Credentials(S3_ACCESS_KEY, S3_SECRET_KEY) } : {}),
   };
@@ -55,11 +61,13 @@ export async function startTestServer(env: Record<string, string> = {}, options:
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...profileEnv(profileId(env.DATA_DIR ?? dataDir)), ...env });
   // Every suite then also proves that the answers it sees are the ones the OpenAPI document declares.
   const server = await startServer(config, options.logger ?? pino({ level: 'silent' }), { checkAnswers: true, ...options });
+  const hashUsername = usernameHasher(masterKey(config));
   return {
     ...server,
     url: `http://127.0.0.1:${server.port}`,
     wsUrl: `ws://127.0.0.1:${server.port}/v1/ws`,
     dataDir,
+    usernameStream: (username) => usernameStream(hashUsername(username)),
     async stop() {
       await server.close();
       tmp?.remove();

@@ -46,10 +46,11 @@ export function conversationRoutes({ service, readStore }: ApiDeps) {
           archived: query.archived,
         });
         const peers = rows.flatMap((r) => r.conversation.directMemberIds?.filter((id) => id !== principal.userId) ?? []);
-        const names = new Map((await readStore.getUsers([...new Set(peers)])).map((u) => [u.userId, u.displayName]));
+        const profiles = new Map((await readStore.getUsers([...new Set(peers)])).map((u) => [u.userId, u]));
         const items = rows.map((r) => {
-          const peer = r.conversation.directMemberIds?.find((id) => id !== principal.userId);
-          return conversationListItem(r, peer ? (names.get(peer) ?? null) : null);
+          const peerId = r.conversation.directMemberIds?.find((id) => id !== principal.userId);
+          const peer = peerId ? profiles.get(peerId) : undefined;
+          return conversationListItem(r, peer?.displayName ?? null, peer?.erased === true);
         });
         const last = rows[rows.length - 1];
         const nextCursor = last && rows.length === query.limit ? encodeCursor(rankOf(last)) : null;

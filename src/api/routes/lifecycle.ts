@@ -36,6 +36,10 @@ const userExport = z
     conversations: z.array(z.record(z.string(), z.unknown())),
   })
   .meta({ id: 'UserExport', description: 'the same document as the operator CLI im export-user gives (README)' });
+const eraseBody = z.strictObject({ password: z.string().min(1).max(1024).meta({ description: 'my password, to confirm' }) });
+const erasedAnswer = z
+  .strictObject({ userId: s.id, erased: z.literal(true), usernameFreeAt: z.iso.datetime().nullable() })
+  .meta({ id: 'AccountErased', description: 'my personal data can no longer be read anywhere (README, "Erasing an account")' });
 const deletedAnswer = z.strictObject({ conversationId: s.id, deletedSeq: seq }).meta({ id: 'ConversationDeleted' });
 
 const personalView = (conversationId: string, view: PersonalView) => ({
@@ -45,7 +49,7 @@ const personalView = (conversationId: string, view: PersonalView) => ({
   removedUpToSeq: view.removedUpToSeq,
 });
 
-export function lifecycleRoutes({ service, store, readStore }: ApiDeps) {
+export function lifecycleRoutes({ service, store, readStore, tokens }: ApiDeps) {
   const { userCommands, conversationCommands } = service;
   /** A change to what I see of one conversation, answered with what I see of it now. */
   const personalRoute = <B>(spec: {
@@ -84,6 +88,22 @@ export function lifecycleRoutes({ service, store, readStore }: ApiDeps) {
         const exported = await exportUser({ store, readStore }, principal.userId);
         if (!exported) throw notFound('user');
         return { body: exported, headers: { 'content-disposition': 'attachment; filename="export.json"' } };
+      },
+    }),
+    route({
+      method: 'delete',
+      path: '/v1/me',
+      summary: 'Erase my account: my key is deleted, so my messages, names and username can no longer be read; every token of mine stops working',
+      body: eraseBody,
+      status: 200,
+      responses: { 200: json('The account is erased', erasedAnswer) },
+      refusals: [403, 404],
+      readYourWrites: true,
+      async handler({ principal, body, ctx }) {
+        const { position } = await userCommands.eraseSelf(principal.userId, body.password, ctx);
+        await tokens.revokeUser(principal.userId);
+        const { usernameFreeAt } = await userCommands.requireUser(principal.userId);
+        return { body: { userId: principal.userId, erased: true as const, usernameFreeAt }, position };
       },
     }),
     personalRoute({

@@ -1,0 +1,109 @@
+import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import { DomainError } from '../domain/errors.js';
+import type { KeyStore, StoredKey } from './keyStore.js';
+import { decrypt, encrypt } from './sealing.js';
+
+/** Where a datacenter gets a key it has not stored yet: from the others, which all hold the same one. */
+export interface KeyPeers {
+  /** What the other datacenters store for the user; throws when one that may hold it cannot be asked. */
+  find(userId: string): Promise<StoredKey>;
+}
+
+const KEY_BYTES = 32;
+
+/**
+ * Each user's data key: made once, where the user first needs one (their home datacenter), kept
+ * wrapped by the master key in the key store, copied to the other datacenters on demand, and
+ * deleted for good by an erase. Keys for sealing are cached (sealing with a key that was just
+ * erased elsewhere only writes something nobody can open); keys for opening are looked up every
+ * time, so an erase takes effect on the next read.
+ */
+export class UserKeys {
+  private readonly sealing = new LRUCache<string, Buffer>({ max: 10_000 });
+  private readonly erasedListeners: ((userId: string) => void)[] = [];
+  /** Erasures this process has told its listeners of. */
+  private readonly noticed = new Set<string>();
+
+  constructor(
+    private readonly store: KeyStore,
+    private readonly master: Buffer,
+    private readonly peers: KeyPeers | null = null,
+  ) {
+    if (master.length !== KEY_BYTES) throw new Error(`the master key must be ${KEY_BYTES} bytes`);
+  }
+
+  /** The user's key to seal new personal data with; made when they have none anywhere yet. */
+  async forSealing(userId: string): Promise<Buffer> {
+    const cached = this.sealing.get(userId);
+    if (cached) return cached;
+    let stored = (await this.store.find([userId])).get(userId)!;
+    if (stored.state === 'none') stored = await this.fromPeers(userId);
+    if (stored.state === 'none') stored = await this.store.putIfAbsent(userId, this.wrap(userId, randomBytes(KEY_BYTES)));
+    if (stored.state !== 'live') throw new DomainError('not_found', 'this account was erased');
+    const key = this.unwrap(userId, stored.wrapped);
+    this.sealing.set(userId, key);
+    return key;
+  }
+
+  /** The keys to open these users' data with; null for an erased user. */
+  async forOpening(userIds: readonly string[]): Promise<Map<string, Buffer | null>> {
+    const keys = new Map<string, Buffer | null>();
+    for (const [userId, found] of await this.store.find(userIds)) {
+      const stored = found.state === 'none' ? await this.fromPeers(userId) : found;
+      if (stored.state === 'none') throw new Error(`no key is stored for user ${userId}, whose events are sealed: the key store does not belong with this event store`);
+      keys.set(userId, stored.state === 'live' ? this.unwrap(userId, stored.wrapped) : null);
+    }
+    return keys;
+  }
+
+  /** The wrapped key as stored here, for another datacenter that asks. */
+  async stored(userId: string): Promise<StoredKey> {
+    return (await this.store.find([userId])).get(userId)!;
+  }
+
+  /**
+   * Deletes the user's key here (another process may have done so already); listeners, told once per
+   * process, drop whatever they kept of the user's data.
+   */
+  async erase(userId: string): Promise<void> {
+    if ((await this.stored(userId)).state !== 'erased') await this.store.erase(userId);
+    this.sealing.delete(userId);
+    if (this.noticed.has(userId)) return;
+    this.noticed.add(userId);
+    for (const listener of this.erasedListeners) listener(userId);
+  }
+
+  onErased(listener: (userId: string) => void): void {
+    this.erasedListeners.push(listener);
+  }
+
+  /** A copy from the other datacenters, kept here (an erase seen here meanwhile stays an erase). */
+  private async fromPeers(userId: string): Promise<StoredKey> {
+    if (!this.peers) return { state: 'none' };
+    const found = await this.peers.find(userId);
+    if (found.state === 'none') return found;
+    if (found.state === 'erased') {
+      await this.store.erase(userId);
+      return found;
+    }
+    return this.store.putIfAbsent(userId, found.wrapped);
+  }
+
+  private wrap(userId: string, key: Buffer): Buffer {
+    return encrypt(this.master, key, `user-key:${userId}`);
+  }
+
+  private unwrap(userId: string, wrapped: Buffer): Buffer {
+    return decrypt(this.master, wrapped, `user-key:${userId}`);
+  }
+}
+
+/**
+ * Names a username's reservation stream by a keyed hash of the name, so the event log's stream names
+ * do not spell usernames out: an erased user's name leaves the log with their key's other data.
+ */
+export function usernameHasher(master: Buffer): (username: string) => string {
+  const secret = Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), 'chat username streams', KEY_BYTES));
+  return (username) => createHmac('sha256', secret).update(username.toLowerCase()).digest('hex').slice(0, 40);
+}
