@@ -99,11 +99,11 @@ export class ConnectionHub {
     }
     const misplaced = await this.deps.homes.misplaced(principal.userId).catch(() => null);
     if (misplaced) return refuse(socket, 409, 'Conflict', describeError(misplaced));
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.connect(ws, principal, req.socket.remoteAddress ?? 'unknown'));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.connect(ws, socket, principal, req.socket.remoteAddress ?? 'unknown'));
   }
 
-  private connect(ws: WebSocket, principal: Principal, remoteAddress: string): void {
-    const session = new Session(ws, principal, remoteAddress, new FloodGuard(this.deps.flood));
+  private connect(ws: WebSocket, wire: Duplex, principal: Principal, remoteAddress: string): void {
+    const session = new Session(ws, wire, principal, remoteAddress, new FloodGuard(this.deps.flood));
     let set = this.sessions.get(principal.userId);
     if (!set) this.sessions.set(principal.userId, (set = new Set()));
     set.add(session);

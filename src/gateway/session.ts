@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Principal } from '../api/auth.js';
 import type { FloodGuard } from './flood.js';
@@ -24,9 +25,12 @@ export class Session {
   lastAliveAt = Date.now();
   private held: Pending[] | null = null;
   private readonly lastSeqs = new Map<string, number>();
+  private corked = false;
 
   constructor(
     readonly socket: WebSocket,
+    /** The connection under the WebSocket, whose writes `send` gathers. */
+    private readonly wire: Duplex,
     readonly principal: Principal,
     readonly remoteAddress: string,
     /** This socket's frame budget. */
@@ -47,8 +51,25 @@ export class Session {
       this.socket.close(1013, 'too slow: reconnect and sync');
       return;
     }
+    this.gatherThisTurn();
     // A Buffer goes out as a text frame too: every frame of the protocol is JSON text.
     this.socket.send(frame, { binary: false });
+  }
+
+  /**
+   * Frames sent in one turn of the event loop (the acks of one group commit, the events of one feed
+   * batch) leave in one write instead of one system call each: the connection is corked at the
+   * first frame and uncorked on the next tick, once the code sending them (a loop over a batch, or
+   * the promise continuations of one commit) has run. No frame waits for more than its own turn.
+   */
+  private gatherThisTurn(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.wire.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      this.wire.uncork();
+    });
   }
 
   sendJson(frame: unknown): void {
