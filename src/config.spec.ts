@@ -21,6 +21,7 @@ describe('configuration', () => {
       DC_PEERS: 'dc2=http://dc2-app:8080/, dc3=https://dc3.example.com',
       DC_LINK_SECRET: 'l'.repeat(32),
       AUTH_SECRET: 'a'.repeat(32),
+      MASTER_KEY: Buffer.alloc(32, 1).toString('base64'),
       REPLICATION: 'kafka',
       KAFKA_BROKERS: 'kafka:9092',
     };
@@ -32,6 +33,8 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({ ...multi, DC_LINK_SECRET: undefined }), /DC_LINK_SECRET is required with DC_PEERS/);
     assert.throws(() => loadConfig({ ...multi, AUTH_SECRET: undefined }), /AUTH_SECRET is required with DC_PEERS/);
     assert.throws(() => loadConfig({ ...multi, REPLICATION: 'off' }), /REPLICATION=kafka is required with DC_PEERS/);
+    assert.throws(() => loadConfig({ ...multi, MASTER_KEY: undefined }), /MASTER_KEY is required with DC_PEERS/);
+    assert.throws(() => loadConfig({ ...multi, MASTER_KEY: 'c2hvcnQ=' }), (e: Error) => /MASTER_KEY.*32 bytes/.test(e.message) && !e.message.includes('c2hvcnQ='));
     assert.throws(() => loadConfig({ ...multi, DC_PEERS: 'dc1=http://self:8080' }), /lists this datacenter \(dc1\) itself/);
     assert.throws(() => loadConfig({ ...multi, DC_LINK_SECRET: 'short' }), (e: Error) => /DC_LINK_SECRET/.test(e.message) && !e.message.includes('short'));
   });

@@ -4,6 +4,8 @@ import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { openSqlite } from '../../src/db/sqlite.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
+import { personalData } from '../../src/privacy/index.js';
+import { SqliteKeyStore } from '../../src/privacy/sqliteKeyStore.js';
 import { ProjectionRunner } from '../../src/projections/runner.js';
 import { SqliteReadStore } from '../../src/projections/stores/sqlite.js';
 import { newConversationCache } from '../../src/server.js';
@@ -119,7 +121,7 @@ export async function waitForCaughtUp(dbFile: string, timeoutMs = 20_000): Promi
  * from one consistent snapshot of its database (SQLite's online backup, read-only on the live
  * file), taken once the projections have caught up. Answers the names of the differing models.
  */
-export async function checkProjections(dataDir: string, inboxPullThreshold: number): Promise<string[]> {
+export async function checkProjections(dataDir: string, inboxPullThreshold: number, masterKey?: string): Promise<string[]> {
   const live = join(dataDir, 'chat.db');
   await waitForCaughtUp(live);
   const tmp = tempDir('chat-crash-check-');
@@ -129,7 +131,8 @@ export async function checkProjections(dataDir: string, inboxPullThreshold: numb
     source.close();
     const snapshot = openSqlite(join(tmp.dir, 'snapshot.db'));
     const rebuiltDb = openSqlite(join(tmp.dir, 'rebuilt.db'));
-    const store = new SqliteEventStore(snapshot);
+    // Opened as the server opens it: with the keys in the snapshot and the server's master key.
+    const { store } = personalData({ DATA_DIR: dataDir, MASTER_KEY: masterKey }, { store: new SqliteEventStore(snapshot), keys: new SqliteKeyStore(snapshot) });
     const rebuilt = new SqliteReadStore(rebuiltDb);
     await new ProjectionRunner({ store, readStore: rebuilt, conversations: newConversationCache(store), options: { inboxPullThreshold } }).catchUp();
     const expected = await rebuilt.dump();

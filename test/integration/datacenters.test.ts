@@ -11,7 +11,11 @@ import { eventually } from '../support/waits.js';
 
 const brokers = process.env.KAFKA_BROKERS;
 const skip = brokers ? false : 'needs Kafka (KAFKA_BROKERS): runs in npm run test:infra';
-const SECRETS = { AUTH_SECRET: 'a shared token signing key of 32+ chars', DC_LINK_SECRET: 'the inter-datacenter link secret, 32+ chars' };
+const SECRETS = {
+  AUTH_SECRET: 'a shared token signing key of 32+ chars',
+  DC_LINK_SECRET: 'the inter-datacenter link secret, 32+ chars',
+  MASTER_KEY: Buffer.alloc(32, 3).toString('base64'),
+};
 const PASSWORD = 'correct horse';
 
 /**

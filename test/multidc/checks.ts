@@ -74,7 +74,7 @@ export async function converge(stack: MultiDc): Promise<string[]> {
 /** The read models of each DC that differ from a fresh rebuild from that DC's own event store. */
 export async function readModelMismatches(stack: MultiDc, inboxPullThreshold: number): Promise<string[]> {
   const mismatches = await Promise.all(
-    DC_IDS.map(async (id) => (await checkProjections(stack.dc[id].dataDir, inboxPullThreshold)).map((model) => `${id}: ${model}`)),
+    DC_IDS.map(async (id) => (await checkProjections(stack.dc[id].dataDir, inboxPullThreshold, stack.masterKey)).map((model) => `${id}: ${model}`)),
   );
   return mismatches.flat();
 }

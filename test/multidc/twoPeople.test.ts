@@ -34,6 +34,7 @@ describe('two people, two datacenters', () => {
   let bob: Person;
   let carol: Person;
   let direct: Conversation;
+  let group: Conversation;
   let aliceWs: WsClient;
   let bobWs: WsClient;
 
@@ -137,7 +138,7 @@ describe('two people, two datacenters', () => {
 
   it('a group homed in dc2 with members homed in both DCs works the same', async () => {
     await known(suite.stack, 'dc2', carol);
-    const group = await createConversation(suite.stack, bob, [alice, carol], 'both DCs');
+    group = await createConversation(suite.stack, bob, [alice, carol], 'both DCs');
     const carolWs = await connect(carol);
     await eventually('the group in carol\'s list at dc1', () => conversationIn(carol, group.conversationId), Boolean);
 
@@ -159,6 +160,23 @@ describe('two people, two datacenters', () => {
       eventually(`${person.name}'s unread count at ${person.dc}`, () => conversationIn(person, group.conversationId), (c) => c?.unreadCount === unread);
     // Sending reads the conversation up to one's own message: alice has bob's and carol's unread, bob carol's.
     await Promise.all([inbox(alice, 2), inbox(bob, 1), inbox(carol, 0)]);
+  });
+
+  it('alice erases her account at dc1, and dc2 forgets her too: bob reads nothing of hers there', async () => {
+    const erased = await api(alice).request('DELETE', '/v1/me', { token: alice.token, body: { password: 'correct horse' } });
+    assert.equal(erased.status, 200, JSON.stringify(erased.body));
+    const history = async (conversationId: string) =>
+      (await api(bob).request('GET', `/v1/conversations/${conversationId}/messages?limit=100`, { token: bob.token })).body.items as { senderId: string; erased?: true }[];
+    for (const { conversationId } of [direct, group]) {
+      const items = await eventually(`alice's messages erased in bob's history at dc2`, () => history(conversationId), (items) =>
+        items.filter((m) => m.senderId === alice.userId).every((m) => m.erased === true),
+      );
+      assert.ok(items.some((m) => m.senderId === alice.userId));
+      assert.ok(items.some((m) => m.senderId === bob.userId && !m.erased), "bob's own messages stay");
+      assert.equal(/from dc1|from alice/.test(JSON.stringify(items)), false);
+    }
+    const profile = await api(bob).request('GET', `/v1/users/${alice.userId}`, { token: bob.token });
+    assert.deepEqual([profile.body.erased, profile.body.username], [true, '']);
   });
 
   it('afterwards both DCs hold the same streams, and each DC\'s read models equal a rebuild from its own store', async () => {

@@ -62,6 +62,8 @@ export interface MultiDc {
   dc: Record<DcId, Datacenter>;
   workDir: string;
   adminToken: string;
+  /** Both DCs' MASTER_KEY: what opens the personal data in their stores. */
+  masterKey: string;
   killMirrorMaker(): Promise<void>;
   startMirrorMaker(): Promise<void>;
   /** A clean broker shutdown and a start on the same data; resolves once it serves again. */
@@ -360,6 +362,7 @@ export async function startMultiDc(options: StackOptions = {}): Promise<MultiDc>
     dc,
     workDir,
     adminToken,
+    masterKey: secrets.MASTER_KEY,
     startMirrorMaker,
     async killMirrorMaker() {
       await killHard(mirrorMaker);
