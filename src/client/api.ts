@@ -97,6 +97,16 @@ export class ChatApi {
     this.token = undefined;
   }
 
+  /**
+   * Erases the account for good (README, "Erasing an account"): its messages, names and username can
+   * no longer be read by anyone, and every token of it stops working.
+   */
+  async eraseAccount(password: string): Promise<{ userId: string; erased: true; usernameFreeAt: string | null }> {
+    const erased = await this.request<{ userId: string; erased: true; usernameFreeAt: string | null }>('DELETE', 'me', { password });
+    this.token = undefined;
+    return erased;
+  }
+
   findUser(username: string) {
     return this.request<RegisteredUser>('GET', 'users', undefined, { username });
   }

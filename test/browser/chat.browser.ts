@@ -63,6 +63,31 @@ describe('web client', () => {
     data.remove();
   });
 
+  /** Two people over the SDK with a direct conversation, both logged in; the reader is the one the browser shows. */
+  async function directOverApi(writerName: string, readerName: string) {
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const suffix = randomUUID().slice(0, 6);
+    const [writer, reader] = [new ChatApi({ baseUrl }), new ChatApi({ baseUrl })];
+    const names = { writer: `${writerName}_${suffix}`, reader: `${readerName}_${suffix}` };
+    await writer.register({ username: names.writer, password: PASSWORD });
+    await reader.register({ username: names.reader, password: PASSWORD });
+    await writer.login({ username: names.writer, password: PASSWORD });
+    const { userId } = await reader.login({ username: names.reader, password: PASSWORD });
+    const { conversationId } = await writer.createConversation({ kind: 'direct', memberId: userId });
+    return { writer, reader, conversationId, readerName: names.reader };
+  }
+
+  /** A page in its own browser context, logged in as `username` through the login form. */
+  async function loggedInPage(username: string): Promise<Page> {
+    const page = await (await browser.newContext({ viewport: { width: 1100, height: 700 } })).newPage();
+    page.setDefaultTimeout(GIVE_UP_AFTER_MS);
+    await page.goto(`http://127.0.0.1:${port}`);
+    await page.getByRole('textbox', { name: 'Username' }).fill(username);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Log in', exact: true }).click();
+    return page;
+  }
+
   /** Runs a test's steps; if one fails, what each page showed then is saved too. */
   async function steps(pages: Page[], run: () => Promise<void>): Promise<void> {
     try {
@@ -154,24 +179,28 @@ describe('web client', () => {
     });
   });
 
+  it('shows what an erased account leaves: "Message deleted" from a "Deleted account"', async () => {
+    const { writer: leaver, reader: stayer, conversationId, readerName } = await directOverApi('erin', 'frank');
+    await leaver.send(conversationId, randomUUID(), 'erin was here');
+    await stayer.send(conversationId, randomUUID(), 'frank stays');
+    await leaver.eraseAccount(PASSWORD);
+
+    const f = await loggedInPage(readerName);
+    await steps([f], async () => {
+      await conversations(f).getByRole('button', { name: /Deleted account/ }).click();
+      await f.getByRole('heading', { name: 'Deleted account' }).waitFor();
+      await showsExactly(f, ['Message deleted', 'frank stays']);
+      assert.equal((await f.content()).includes('erin'), false, 'nothing on the page names her');
+      await shot(f, 'frank-sees-an-erased-account');
+    });
+  });
+
   it('scrolls history upwards page by page', async () => {
-    const baseUrl = `http://127.0.0.1:${port}`;
-    const suffix = randomUUID().slice(0, 6);
-    const [writer, reader] = [new ChatApi({ baseUrl }), new ChatApi({ baseUrl })];
-    await writer.register({ username: `carol_${suffix}`, password: PASSWORD });
-    await reader.register({ username: `dave_${suffix}`, password: PASSWORD });
-    await writer.login({ username: `carol_${suffix}`, password: PASSWORD });
-    const dave = await reader.login({ username: `dave_${suffix}`, password: PASSWORD });
-    const { conversationId } = await writer.createConversation({ kind: 'direct', memberId: dave.userId });
+    const { writer, conversationId, readerName } = await directOverApi('carol', 'dave');
     const history = Array.from({ length: 75 }, (_, i) => `history ${i + 1}`);
     for (const text of history) await writer.send(conversationId, randomUUID(), text);
 
-    const d = await (await browser.newContext({ viewport: { width: 1100, height: 700 } })).newPage();
-    d.setDefaultTimeout(GIVE_UP_AFTER_MS);
-    await d.goto(baseUrl);
-    await d.getByRole('textbox', { name: 'Username' }).fill(`dave_${suffix}`);
-    await d.getByLabel('Password').fill(PASSWORD);
-    await d.getByRole('button', { name: 'Log in', exact: true }).click();
+    const d = await loggedInPage(readerName);
     await conversations(d).getByRole('button', { name: /carol/ }).click();
     await messages(d).getByText('history 75').waitFor();
     assert.ok((await messageTexts(d)).length < history.length, 'the newest page first');

@@ -86,6 +86,8 @@ describe('erasing an account', () => {
     for (const m of hers) assert.deepEqual([m.erased, m.text, m.media], [true, null, null]);
     const profile = await t.api.request('GET', `/v1/users/${alice.userId}`, { token: bob.token });
     assert.deepEqual([profile.body.erased, profile.body.username, profile.body.displayName], [true, '', '']);
+    const presence = await t.api.request('GET', `/v1/users/${alice.userId}/presence`, { token: bob.token });
+    assert.deepEqual([presence.body.online, presence.body.lastSeenAt], [false, null], 'nor when she was last active');
   });
 
   it('ends every session of the account: its tokens, its password and its username', async () => {
@@ -111,7 +113,7 @@ describe('erasing an account', () => {
     assert.deepEqual(await freshRebuild(t.server.store, t.server.dataDir, 500), live);
   });
 
-  it('shows an operator nothing of the account either: im events and im export-user', { skip: embeddedOnly }, async () => {
+  it('shows an operator nothing of the account either: im events, export-user, status and analytics', { skip: embeddedOnly }, async () => {
     const { alice, bob, direct, group, secrets } = await aliceAndFriends();
     const env = { DATA_DIR: t.server.dataDir };
     const timelines = async () => (await runCli(['events', direct, '--json'], env)).stdout + (await runCli(['events', group, '--json'], env)).stdout;
@@ -128,6 +130,8 @@ describe('erasing an account', () => {
       await timelines(),
       (await runCli(['export-user', alice.userId], env)).stdout,
       (await runCli(['export-user', bob.userId], env)).stdout,
+      (await runCli(['status'], env)).stdout,
+      (await runCli(['analytics'], env)).stdout,
       JSON.stringify(await exportUser(t.server, bob.userId)),
     ].join('\n');
     for (const secret of secrets) assert.equal(outputs.includes(secret), false, `no operator output holds ${secret}`);

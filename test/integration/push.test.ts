@@ -106,6 +106,26 @@ describe('push notifications through FCM HTTP v1 (local stand-in)', () => {
     assert.equal(suite.fcm.deliveredTo(`${offline.username}-phone`).length, 2);
   });
 
+  it('pushes nothing of an erased account: after the erase no payload holds its words or name', async () => {
+    const marker = `m${Date.now().toString(36)}`;
+    const [alice, bob, carol] = [await t.api.user('alice'), await t.api.user('bob'), await t.api.user('carol')];
+    await t.api.request('PATCH', '/v1/me', { token: alice.token, body: { displayName: `alicename${marker}` } });
+    await registerDevice(t.api, bob, `bob-${marker}`);
+    const group = await t.api.group(carol, [alice, bob], 'the group');
+    await t.api.send(alice, group, `alicetext${marker}`);
+    await pushSettled(t.server);
+    const beforeErase = JSON.stringify(suite.fcm.deliveredTo(`bob-${marker}`));
+    for (const secret of [`alicetext${marker}`, `alicename${marker}`]) assert.ok(beforeErase.includes(secret), `pushed before the erase: ${secret}`);
+
+    assert.equal((await t.api.request('DELETE', '/v1/me', { token: alice.token, body: { password: 'correct horse' } })).status, 200);
+    const pushedBefore = suite.fcm.deliveredTo(`bob-${marker}`).length;
+    await t.api.send(carol, group, `caroltext${marker}`);
+    await pushSettled(t.server);
+    const afterErase = JSON.stringify(suite.fcm.deliveredTo(`bob-${marker}`).slice(pushedBefore));
+    assert.ok(afterErase.includes(`caroltext${marker}`));
+    for (const secret of [`alicetext${marker}`, `alicename${marker}`, alice.username]) assert.equal(afterErase.includes(secret), false, secret);
+  });
+
   it('removes tokens FCM reports as unregistered or invalid, and keeps pushing to the live one', async () => {
     const a = await t.api.user('alice');
     const b = await t.api.user('bob');

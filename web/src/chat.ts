@@ -212,7 +212,7 @@ export class Chat {
   send(conversationId: string, text: string): void {
     const me = this.me!;
     const clientMsgId = newClientMsgId();
-    const view: MessageView = { seq: null, clientMsgId, senderId: me.userId, text, sentAt: new Date().toISOString(), edited: false, recalled: false };
+    const view: MessageView = { seq: null, clientMsgId, senderId: me.userId, text, sentAt: new Date().toISOString(), edited: false, recalled: false, erased: false };
     this.thread(conversationId).pending.set(clientMsgId, view);
     this.lastTypingAt = 0;
     this.changed();

@@ -1,7 +1,7 @@
 import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Chat } from './chat.js';
 import { useAction } from './hooks.js';
-import { presenceText, tickOf, timeOf, type MessageView, type Tick } from './model.js';
+import { presenceText, standIn, tickOf, timeOf, titleOf, type MessageView, type Tick } from './model.js';
 
 /** How close to the top (in pixels) scrolling loads the page before. */
 const LOAD_OLDER_WITHIN_PX = 80;
@@ -22,10 +22,10 @@ export function Conversation({ chat, conversationId }: { chat: Chat; conversatio
   const [run, , error] = useAction();
 
   return (
-    <section class="conversation-pane" aria-label={item?.title ?? 'Conversation'}>
+    <section class="conversation-pane" aria-label={titleOf(item)}>
       <header class="conversation-header">
         <div>
-          <h2>{item?.title ?? 'Conversation'}</h2>
+          <h2>{titleOf(item)}</h2>
           <p class="presence">{peer ? presenceText(chat.presence.get(peer.userId)) : `${detail?.members.length ?? '…'} members`}</p>
         </div>
         {item && (
@@ -91,10 +91,10 @@ function MessageItem(props: { chat: Chat; conversationId: string; message: Messa
           </button>
         </form>
       ) : (
-        <p class={m.recalled ? 'text recalled' : 'text'}>{m.recalled ? 'This message was recalled' : m.text}</p>
+        <p class={standIn(m) ? 'text recalled' : 'text'}>{standIn(m) ?? m.text}</p>
       )}
       <span class="meta">
-        {m.edited && !m.recalled && 'edited · '}
+        {m.edited && !standIn(m) && 'edited · '}
         {timeOf(m.sentAt)}
         {mine && (
           <span class={`tick ${tick}`} role="img" aria-label={tick}>
@@ -103,7 +103,7 @@ function MessageItem(props: { chat: Chat; conversationId: string; message: Messa
           </span>
         )}
       </span>
-      {mine && m.seq !== null && !m.recalled && !editing && (
+      {mine && m.seq !== null && !standIn(m) && !editing && (
         <span class="actions">
           <button class="link" onClick={() => (setDraft(m.text ?? ''), setEditing(true))}>
             Edit

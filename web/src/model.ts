@@ -9,6 +9,8 @@ export interface MessageView {
   sentAt: string;
   edited: boolean;
   recalled: boolean;
+  /** The sender's account was erased: nothing of the content is left. */
+  erased: boolean;
 }
 
 export type Tick = 'sending' | 'sent' | 'delivered' | 'read';
@@ -28,7 +30,16 @@ export const fromHistory = (m: Message): MessageView => ({
   sentAt: m.sentAt,
   edited: m.editedAt !== null,
   recalled: m.recalled,
+  erased: m.erased === true,
 });
+
+/** A conversation's name: a direct one is named after the other member, unless they erased their account. */
+export const titleOf = (item: ConversationListItem | undefined): string =>
+  item?.peerErased ? 'Deleted account' : (item?.title ?? 'Conversation');
+
+/** What a message or its preview says in place of content it no longer has. */
+export const standIn = (m: { recalled: boolean; erased?: boolean }): string | null =>
+  m.erased ? 'Message deleted' : m.recalled ? 'This message was recalled' : null;
 
 /** The messages of a conversation after one event; the same map when the event changes none. */
 export function withEvent(messages: Map<number, MessageView>, event: ChatEvent): Map<number, MessageView> {
@@ -43,6 +54,7 @@ export function withEvent(messages: Map<number, MessageView>, event: ChatEvent):
         sentAt: event.at,
         edited: false,
         recalled: event.data.recalled ?? false,
+        erased: event.data.erased === true,
       });
       return next;
     case 'MessageEdited': {
@@ -66,7 +78,7 @@ export function listItemWithEvent(item: ConversationListItem, event: ChatEvent, 
   switch (event.type) {
     case 'MessageSent': {
       const fromOther = event.data.senderId !== me && event.seq > item.readSeq;
-      const lastMessage = { seq: event.seq, messageId: event.data.messageId, senderId: event.data.senderId, kind: event.data.kind, text: event.data.text, sentAt: event.at, recalled: false };
+      const lastMessage = { seq: event.seq, messageId: event.data.messageId, senderId: event.data.senderId, kind: event.data.kind, text: event.data.text, sentAt: event.at, recalled: false, ...(event.data.erased ? { erased: true as const } : {}) };
       return { ...moved, lastMessage, lastActivityAt: event.at, unreadCount: item.unreadCount + (fromOther ? 1 : 0) };
     }
     case 'MessageEdited':

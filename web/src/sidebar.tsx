@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { Chat } from './chat.js';
 import { useAction } from './hooks.js';
-import { ranked, timeOf } from './model.js';
+import { ranked, standIn, timeOf, titleOf } from './model.js';
 
 export function Sidebar({ chat }: { chat: Chat }) {
   const [run, , error] = useAction();
@@ -43,12 +43,12 @@ export function Sidebar({ chat }: { chat: Chat }) {
           <li key={c.conversationId} class={c.conversationId === chat.openId ? 'open' : ''}>
             <button class="conversation" aria-current={c.conversationId === chat.openId} onClick={() => void chat.open(c.conversationId)}>
               <span class="title">
-                {c.title ?? 'Conversation'}
+                {titleOf(c)}
                 {c.pinned && <span class="flag">Pinned</span>}
                 {c.muted && <span class="flag">Muted</span>}
               </span>
               <span class="when">{c.lastMessage ? timeOf(c.lastActivityAt) : ''}</span>
-              <span class="preview">{c.lastMessage ? (c.lastMessage.recalled ? 'Message recalled' : c.lastMessage.text) : 'No messages yet'}</span>
+              <span class="preview">{c.lastMessage ? (standIn(c.lastMessage) ?? c.lastMessage.text) : 'No messages yet'}</span>
               {c.unreadCount > 0 && <span class={c.muted ? 'badge muted' : 'badge'}>{c.unreadCount} unread</span>}
             </button>
           </li>

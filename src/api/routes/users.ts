@@ -59,10 +59,12 @@ export function userRoutes({ service, readStore, presence }: ApiDeps) {
       responses: { 200: json('Online now, or when last active', r.presence) },
       refusals: [403, 404],
       async handler({ principal, params }) {
-        await userCommands.requireUser(params.id);
+        const user = await userCommands.requireUser(params.id);
         if (params.id !== principal.userId && !(await readStore.sharesConversation(principal.userId, params.id))) {
           throw forbidden('you share no conversation with this user');
         }
+        // When an erased account was last active is its personal data too.
+        if (user.erased) return { body: { userId: params.id, online: false, lastSeenAt: null } };
         return { body: { userId: params.id, ...(await presence.view(params.id)) } };
       },
     }),
