@@ -35,9 +35,9 @@ export function sealedEventStore(store: EventStore, keys: UserKeys): EventStore 
     return sealed;
   };
 
-  const open = async (events: RecordedEvent[]): Promise<RecordedEvent[]> => {
+  const open = async (events: RecordedEvent[], { live = false } = {}): Promise<RecordedEvent[]> => {
     for (const e of events) {
-      if (e.type === 'UserErased') await keys.erase(parseStreamId(e.streamId)!.id);
+      if (e.type === 'UserErased') await keys.erase(parseStreamId(e.streamId)!.id, { again: live });
     }
     const owners = new Set<string>();
     for (const e of events) {
@@ -64,6 +64,6 @@ export function sealedEventStore(store: EventStore, keys: UserKeys): EventStore 
     readStream: async (streamId, options) => open(await store.readStream(streamId, options)),
     readAll: async (after, maxCount) => open(await store.readAll(after, maxCount)),
     readAllFrom: async (from, maxCount) => open(await store.readAllFrom(from, maxCount)),
-    subscribeAll: (options, handler) => store.subscribeAll(options, async (batch) => handler(await open(batch))),
+    subscribeAll: (options, handler) => store.subscribeAll(options, async (batch) => handler(await open(batch, { live: true }))),
   };
 }

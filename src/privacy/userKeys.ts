@@ -63,13 +63,15 @@ export class UserKeys {
   }
 
   /**
-   * Deletes the user's key here (another process may have done so already); listeners, told once per
-   * process, drop whatever they kept of the user's data.
+   * Deletes the user's key here (another process may have done so already); listeners drop whatever
+   * they kept of the user's data. They are told once per process, unless `again`: the live feed
+   * tells them at UserErased too, because a state read while the key was being deleted may have
+   * been kept since the first time.
    */
-  async erase(userId: string): Promise<void> {
+  async erase(userId: string, { again = false } = {}): Promise<void> {
     if ((await this.stored(userId)).state !== 'erased') await this.store.erase(userId);
     this.sealing.delete(userId);
-    if (this.noticed.has(userId)) return;
+    if (this.noticed.has(userId) && !again) return;
     this.noticed.add(userId);
     for (const listener of this.erasedListeners) listener(userId);
   }
