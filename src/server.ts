@@ -224,6 +224,7 @@ export async function startServer(
     instances,
   });
   await gateway.start(http);
+  keys.onErased((userId) => gateway.endSessionsOf(userId));
   observeConnections(metrics, gateway);
   let replication: Replication | null = null;
   const replicationLease =

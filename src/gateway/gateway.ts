@@ -120,6 +120,11 @@ export class Gateway {
     this.presenceHere(signal.userId, view);
   }
 
+  /** The account was erased: its open sockets here end, as its tokens already did. */
+  endSessionsOf(userId: string): void {
+    this.hub.closeSessionsOf(userId, 'this account was erased');
+  }
+
   async stop(): Promise<void> {
     await this.hub.drain();
     this.typing.close();

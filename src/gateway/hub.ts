@@ -77,6 +77,11 @@ export class ConnectionHub {
     await Promise.race([Promise.allSettled(this.inFlight), new Promise((r) => setTimeout(r, DRAIN_TIMEOUT_MS).unref())]);
   }
 
+  /** Ends every session of the user here (their account was erased): 1008, as for a refused token. */
+  closeSessionsOf(userId: string, reason: string): void {
+    for (const s of this.sessions.get(userId) ?? []) s.socket.close(1008, reason);
+  }
+
   closeSockets(): void {
     for (const set of this.sessions.values()) for (const s of set) s.socket.close(1001, 'server going away');
   }

@@ -90,10 +90,14 @@ describe('erasing an account', () => {
     assert.deepEqual([presence.body.online, presence.body.lastSeenAt], [false, null], 'nor when she was last active');
   });
 
-  it('ends every session of the account: its tokens, its password and its username', async () => {
+  it('ends every session of the account: its open sockets, its tokens, its password and its username', async () => {
     const { alice, secrets } = await aliceAndFriends();
+    const open = await t.connect(alice.token);
     await t.api.request('DELETE', '/v1/me', { token: alice.token, body: { password: PASSWORD } });
+    await open.until(() => open.closeCode !== null, 'her open socket to close');
+    assert.equal(open.closeCode, 1008);
     assert.equal((await t.api.request('GET', '/v1/conversations', { token: alice.token })).status, 401);
+    await assert.rejects(t.connect(alice.token), /upgrade refused: 401/);
     const login = await t.api.request('POST', '/v1/sessions', { body: { username: alice.username, password: PASSWORD } });
     assert.equal(login.status, 401);
     // This server's grace period is 0 days: the username is free at once.
