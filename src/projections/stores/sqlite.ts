@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import type { SqliteDatabase } from '../../db/sqlite.js';
+import { commitWithoutFsync, type SqliteDatabase } from '../../db/sqlite.js';
 import { assertHoldsLease, ensureLeaseTable, type FencingToken } from '../../lease/index.js';
 import {
   collectionKeys,
@@ -209,7 +209,7 @@ export class SqliteReadStore implements ReadStoreAdapter {
       try {
         // IMMEDIATE: the checkpoints and the lease read above must still hold when the writes land,
         // even with another process (the operator CLI, another instance) writing to the same file.
-        tx.immediate(batch, fence);
+        commitWithoutFsync(db, () => tx.immediate(batch, fence));
       } catch (error) {
         // The cached inbox counters may have moved inside the rolled-back transaction.
         this.inboxCounters.clear();
@@ -413,9 +413,10 @@ export class SqliteReadStore implements ReadStoreAdapter {
     const insert = this.db.prepare(
       `INSERT OR IGNORE INTO ${ANALYTICS} (event_id, conversation_id, sender_id, hour, day) VALUES (?, ?, ?, ?, ?)`,
     );
-    this.db.transaction(() => {
+    const record = this.db.transaction(() => {
       for (const f of facts) insert.run(f.eventId, f.conversationId, f.senderId, hourOf(f.at), dayOf(f.at));
-    })();
+    });
+    commitWithoutFsync(this.db, record);
   }
 
   async analytics({ since, limit }: AnalyticsQuery): Promise<AnalyticsReport> {
