@@ -17,6 +17,8 @@ import { openSqlite } from '../src/db/sqlite.js';
 import { conversationStream, usernameStream, userStream } from '../src/domain/streams.js';
 import type { EventToAppend } from '../src/eventstore/port.js';
 import { SqliteEventStore } from '../src/eventstore/sqlite.js';
+import { personalData, usernameHasher } from '../src/privacy/index.js';
+import { SqliteKeyStore } from '../src/privacy/sqliteKeyStore.js';
 
 const args = z
   .object({
@@ -48,7 +50,11 @@ function random(seed: number) {
 
 async function seed(dataDir: string): Promise<number> {
   const db = openSqlite(join(dataDir, 'chat.db'));
-  const store = new SqliteEventStore(db);
+  // Sealed as the server seals them, with the master key generated in the data directory, which
+  // `im rebuild` then opens them with.
+  const personal = personalData({ DATA_DIR: dataDir }, { store: new SqliteEventStore(db), keys: new SqliteKeyStore(db) });
+  const store = personal.store;
+  const hashUsername = usernameHasher(personal.master);
   const rnd = random(42);
   const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)]!;
   const ctx = { correlationId: 'bench' };
@@ -75,7 +81,7 @@ async function seed(dataDir: string): Promise<number> {
 
   const users = Array.from({ length: USERS }, (_, i) => ({ id: randomUUID(), name: `user${i}` }));
   for (const u of users) {
-    add(usernameStream(u.name), 'UsernameReserved', { username: u.name, userId: u.id });
+    add(usernameStream(hashUsername(u.name)), 'UsernameReserved', { username: u.name, userId: u.id });
     add(userStream(u.id), 'UserRegistered', { userId: u.id, username: u.name, displayName: u.name, passwordHash: 'scrypt$bench' });
   }
   const conversations: Conversation[] = [];

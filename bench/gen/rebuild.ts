@@ -1,17 +1,20 @@
 import { join } from 'node:path';
 import { openSqlite } from '../../src/db/sqlite.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
+import { personalData } from '../../src/privacy/index.js';
+import { SqliteKeyStore } from '../../src/privacy/sqliteKeyStore.js';
 import { projectionNames } from '../../src/projections/projectors.js';
 import { rebuildProjections } from '../../src/projections/rebuild.js';
 import { SqliteReadStore } from '../../src/projections/stores/sqlite.js';
 import { SqliteRebuildTarget } from '../../src/projections/stores/sqliteRebuild.js';
 import { newConversationCache } from '../../src/server.js';
 import { params, report } from '../lib/child.js';
+import { MASTER_KEY } from '../lib/proc.js';
 import { Seeder } from '../lib/seed.js';
 
 /**
  * Projection rebuild: seeds `events` events (users, direct and group conversations, then messages)
- * into the embedded profile's file, then times a rebuild of every projection from position 0 as
+ * into the embedded profile's file, personal fields sealed as the server seals them, then times a rebuild of every projection from position 0 as
  * `im rebuild all` runs it.
  */
 interface Params {
@@ -67,10 +70,11 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const seeded = await seed();
   await report('seeded', { events: seeded, seconds: (performance.now() - t0) / 1000 });
-  // What `im rebuild all` does on the embedded profile's file: shadow tables next to the live ones,
+  // What `im rebuild all` does on the embedded profile's file: events read through the sealed
+  // store (personal fields opened with their users' keys), shadow tables next to the live ones,
   // filled in batches of the CLI's default size, then swapped in.
   const db = openSqlite(join(p.dataDir, 'chat.db'));
-  const store = new SqliteEventStore(db);
+  const { store } = personalData({ DATA_DIR: p.dataDir, MASTER_KEY }, { store: new SqliteEventStore(db), keys: new SqliteKeyStore(db) });
   // The live tables the swap replaces, as a server creates them at its first start.
   void new SqliteReadStore(db);
   const t1 = performance.now();
