@@ -11,7 +11,7 @@ import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { StateCache } from '../../src/eventstore/stateCache.js';
 import { newConversationCache, userFold } from '../../src/server.js';
 import type { EventStore } from '../../src/eventstore/port.js';
-import { accountKeys, personalData } from '../../src/privacy/index.js';
+import { accountKeys, personalData, type KeyStore } from '../../src/privacy/index.js';
 import { SqliteKeyStore } from '../../src/privacy/sqliteKeyStore.js';
 import { AUTH_SECRET, MASTER_KEY } from './proc.js';
 
@@ -39,12 +39,13 @@ export class Seeder {
   private readonly tokens = new TokenService(new TextEncoder().encode(AUTH_SECRET), 24 * 3600, { revoke: async () => {}, isRevoked: async () => false });
   private passwordHash: Promise<string> | null = null;
 
-  constructor(dataDir: string) {
+  /** `keys`: where the server will look for users' keys (the SQLite file unless it reads MongoDB). */
+  constructor(dataDir: string, keys?: KeyStore) {
     this.db = openSqlite(join(dataDir, 'chat.db'));
     // Seeding is not measured, and a crash only loses a fixture: skip the per-commit fsync.
     this.db.pragma('synchronous = OFF');
     // Sealed with the master key the server is started with, as its own writes are.
-    const personal = personalData({ DATA_DIR: dataDir, MASTER_KEY }, { store: new SqliteEventStore(this.db), keys: new SqliteKeyStore(this.db) });
+    const personal = personalData({ DATA_DIR: dataDir, MASTER_KEY }, { store: new SqliteEventStore(this.db), keys: keys ?? new SqliteKeyStore(this.db) });
     this.store = personal.store;
     const account = accountKeys(personal.keys, personal.master, 30);
     this.hashUsername = account.hashUsername;

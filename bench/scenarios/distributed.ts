@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { MongoClient } from 'mongodb';
+import { MongoKeyStore } from '../../src/privacy/mongoKeyStore.js';
 import { projectionNames } from '../../src/projections/projectors.js';
 import { MongoReadStore } from '../../src/projections/stores/mongo.js';
 import { PUBLISHER_CHECKPOINT } from '../../src/replication/publisher.js';
@@ -27,14 +29,17 @@ const CATCH_UP_TIMEOUT_MS = 120_000;
  */
 export const distributed: Scenario = async (options, dir) => {
   const { pairs, seconds, warmupMs } = pairLoadSize(options);
-  const seeder = new Seeder(dir);
-  const fixtures = await seedPairs(seeder, pairs);
-  const seededHead = await seeder.store.headPosition();
-  seeder.close();
   const infra = await startInfra();
   try {
     const id = randomUUID().slice(0, 8);
     const mongoUrl = `${infra.mongoUrl.replace(/\/?$/, '/')}chat_bench_${id}`;
+    // The users' keys go where this profile keeps them: next to the read models.
+    const keysDb = await MongoClient.connect(mongoUrl);
+    const seeder = new Seeder(dir, new MongoKeyStore(keysDb.db()));
+    const fixtures = await seedPairs(seeder, pairs);
+    const seededHead = await seeder.store.headPosition();
+    seeder.close();
+    await keysDb.close();
     const startedAt = performance.now();
     const server = await startChatServer(dir, {
       nodeArgs: profileArgs(options, 'distributed'),

@@ -61,14 +61,16 @@ describe('sealed event store', () => {
     const dc = datacenter(randomBytes(32));
     const [alice, bob, conversation] = [randomUUID(), randomUUID(), conversationStream(randomUUID())];
     await dc.store.append(conversation, [sent(alice, 'sealed words'), sent(bob, 'bob words')], 'no_stream');
-    await dc.kept.append(conversation, [sent(alice, 'words from before sealing')], 1);
+    const carol = randomUUID();
+    await dc.kept.append(conversation, [sent(alice, 'words from before sealing'), sent(carol, 'carol never had a key')], 1);
     await dc.keys.erase(alice);
 
-    const [first, second, third] = await dataOf(dc.store, conversation);
+    const [first, second, third, fourth] = await dataOf(dc.store, conversation);
     assert.deepEqual([first!.text, first!.media, first!.erased, 'sealed' in first!], [null, null, true, false]);
     assert.equal(second!.text, 'bob words');
     assert.deepEqual([third!.text, third!.erased], [null, true]);
-    await assert.rejects(dc.store.append(conversation, [sent(alice, 'again')], 2), (e: DomainError) => e.code === 'not_found');
+    assert.equal(fourth!.text, 'carol never had a key', 'events from before sealing read as they are');
+    await assert.rejects(dc.store.append(conversation, [sent(alice, 'again')], 3), (e: DomainError) => e.code === 'not_found');
   });
 
   it('deletes the key when it reads UserErased, before opening anything after it in the same batch', async () => {

@@ -7,6 +7,8 @@ import type { UserKeys } from './userKeys.js';
 
 type Data = Record<string, unknown>;
 
+const isSealed = (data: unknown): data is Data & { sealed: string } => typeof (data as Data).sealed === 'string';
+
 /**
  * The event store as the product's code sees it: personal fields are sealed with their owner's key
  * on the way in and opened on the way out, and an erased owner's read as erased (also in events
@@ -39,22 +41,26 @@ export function sealedEventStore(store: EventStore, keys: UserKeys): EventStore 
     for (const e of events) {
       if (e.type === 'UserErased') await keys.erase(parseStreamId(e.streamId)!.id, { again: live });
     }
-    const owners = new Set<string>();
+    const sealedBy = new Set<string>();
+    const clearBy = new Set<string>();
     for (const e of events) {
       const owner = ownerOf(e.streamId, e.type, e.data);
-      if (owner) owners.add(owner);
+      if (owner) (isSealed(e.data) ? sealedBy : clearBy).add(owner);
     }
-    if (owners.size === 0) return events;
-    const keyOf = await keys.forOpening([...owners]);
+    if (sealedBy.size === 0 && clearBy.size === 0) return events;
+    const keyOf = await keys.forOpening(sealedBy, clearBy);
     return events.map((e) => {
       const owner = ownerOf(e.streamId, e.type, e.data);
       if (!owner) return e;
       const data = e.data as Data;
       const key = keyOf.get(owner);
-      if (key === null) return { ...e, data: erasedEventData(e.type, data) };
-      if (typeof data.sealed !== 'string') return e;
+      if (key === 'erased') return { ...e, data: erasedEventData(e.type, data) };
+      if (!isSealed(data)) return e;
+      if (key === 'none' || key === undefined) {
+        throw new Error(`no key is stored for user ${owner}, whose events are sealed: the key store does not belong with this event store`);
+      }
       const { sealed, ...kept } = data;
-      return { ...e, data: { ...kept, ...openFields(key!, e.metadata.eventId, sealed) } };
+      return { ...e, data: { ...kept, ...openFields(key, e.metadata.eventId, sealed) } };
     });
   };
 

@@ -12,17 +12,20 @@ export interface KeyPeers {
 
 const KEY_BYTES = 32;
 
+/** What opening a batch of events needs of each owner: their key, or that they were erased. */
+export type OpeningKey = Buffer | 'erased' | 'none';
+
 /**
  * Each user's data key: made once, where the user first needs one (their home datacenter), kept
  * wrapped by the master key in the key store, copied to the other datacenters on demand, and
- * deleted for good by an erase. Keys for sealing are cached (sealing with a key that was just
- * erased elsewhere only writes something nobody can open); keys for opening are looked up every
- * time, so an erase takes effect on the next read.
+ * deleted for good by an erase. Keys are cached in the process: an erase evicts them here at once,
+ * and in every other process (another instance, another datacenter) as its live feed reads the
+ * account's UserErased, which the feed does moments after the erase is stored.
  */
 export class UserKeys {
-  private readonly sealing = new LRUCache<string, Buffer>({ max: 10_000 });
+  private readonly cache = new LRUCache<string, Buffer>({ max: 100_000 });
   private readonly erasedListeners: ((userId: string) => void)[] = [];
-  /** Erasures this process has told its listeners of. */
+  /** Erasures this process has seen: never opened again, whatever a lookup in flight brings back. */
   private readonly noticed = new Set<string>();
 
   constructor(
@@ -35,24 +38,33 @@ export class UserKeys {
 
   /** The user's key to seal new personal data with; made when they have none anywhere yet. */
   async forSealing(userId: string): Promise<Buffer> {
-    const cached = this.sealing.get(userId);
+    const cached = this.known(userId);
+    if (cached === 'erased') throw erasedAccount();
     if (cached) return cached;
     let stored = (await this.store.find([userId])).get(userId)!;
     if (stored.state === 'none') stored = await this.fromPeers(userId);
     if (stored.state === 'none') stored = await this.store.putIfAbsent(userId, this.wrap(userId, randomBytes(KEY_BYTES)));
-    if (stored.state !== 'live') throw new DomainError('not_found', 'this account was erased');
-    const key = this.unwrap(userId, stored.wrapped);
-    this.sealing.set(userId, key);
+    const key = this.remember(userId, stored);
+    if (key === 'erased' || key === 'none') throw erasedAccount();
     return key;
   }
 
-  /** The keys to open these users' data with; null for an erased user. */
-  async forOpening(userIds: readonly string[]): Promise<Map<string, Buffer | null>> {
-    const keys = new Map<string, Buffer | null>();
-    for (const [userId, found] of await this.store.find(userIds)) {
-      const stored = found.state === 'none' ? await this.fromPeers(userId) : found;
-      if (stored.state === 'none') throw new Error(`no key is stored for user ${userId}, whose events are sealed: the key store does not belong with this event store`);
-      keys.set(userId, stored.state === 'live' ? this.unwrap(userId, stored.wrapped) : null);
+  /**
+   * What opening needs for each owner: the keys of `sealedBy` (fetched from the other datacenters
+   * when not stored here yet), and for `clearBy`, owners of events written before sealing, only
+   * whether they were erased.
+   */
+  async forOpening(sealedBy: ReadonlySet<string>, clearBy: ReadonlySet<string>): Promise<Map<string, OpeningKey>> {
+    const keys = new Map<string, OpeningKey>();
+    const unknown = [...new Set([...sealedBy, ...clearBy])].filter((userId) => {
+      const cached = this.known(userId);
+      if (cached) keys.set(userId, cached);
+      return !cached;
+    });
+    if (unknown.length === 0) return keys;
+    for (const [userId, found] of await this.store.find(unknown)) {
+      const stored = found.state === 'none' && sealedBy.has(userId) ? await this.fromPeers(userId) : found;
+      keys.set(userId, this.remember(userId, stored));
     }
     return keys;
   }
@@ -70,7 +82,7 @@ export class UserKeys {
    */
   async erase(userId: string, { again = false } = {}): Promise<void> {
     if ((await this.stored(userId)).state !== 'erased') await this.store.erase(userId);
-    this.sealing.delete(userId);
+    this.cache.delete(userId);
     if (this.noticed.has(userId) && !again) return;
     this.noticed.add(userId);
     for (const listener of this.erasedListeners) listener(userId);
@@ -92,6 +104,19 @@ export class UserKeys {
     return this.store.putIfAbsent(userId, found.wrapped);
   }
 
+  private known(userId: string): Buffer | 'erased' | undefined {
+    return this.noticed.has(userId) ? 'erased' : this.cache.get(userId);
+  }
+
+  /** Keeps what a lookup found (a live key, unwrapped) unless this process saw the user erased meanwhile. */
+  private remember(userId: string, stored: StoredKey): OpeningKey {
+    if (this.noticed.has(userId) || stored.state === 'erased') return 'erased';
+    if (stored.state === 'none') return 'none';
+    const key = this.unwrap(userId, stored.wrapped);
+    this.cache.set(userId, key);
+    return key;
+  }
+
   private wrap(userId: string, key: Buffer): Buffer {
     return encrypt(this.master, key, `user-key:${userId}`);
   }
@@ -105,6 +130,8 @@ export class UserKeys {
  * Names a username's reservation stream by a keyed hash of the name, so the event log's stream names
  * do not spell usernames out: an erased user's name leaves the log with their key's other data.
  */
+const erasedAccount = () => new DomainError('not_found', 'this account was erased');
+
 export function usernameHasher(master: Buffer): (username: string) => string {
   const secret = Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), 'chat username streams', KEY_BYTES));
   return (username) => createHmac('sha256', secret).update(username.toLowerCase()).digest('hex').slice(0, 40);
