@@ -7,6 +7,8 @@ import { performance } from 'node:perf_hooks';
 import { after, describe, it } from 'node:test';
 import { openSqlite } from '../../src/db/sqlite.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
+import { personalData } from '../../src/privacy/index.js';
+import { MongoKeyStore } from '../../src/privacy/mongoKeyStore.js';
 import type { LeaseStore } from '../../src/lease/index.js';
 import { PROJECTIONS_LEASE } from '../../src/projections/runner.js';
 import { MongoReadStore } from '../../src/projections/stores/mongo.js';
@@ -77,7 +79,8 @@ describe('the instance holding the leases killed under load', { skip: distribute
     closers.push(() => readStore.close());
     const leases = readStore.leases();
     const db = openSqlite(join(data.dir, 'chat.db'));
-    const store = new SqliteEventStore(db);
+    // Read as the instances read it: personal fields opened with the keys kept next to the read models.
+    const { store } = personalData({ DATA_DIR: data.dir, MASTER_KEY: env.MASTER_KEY }, { store: new SqliteEventStore(db), keys: new MongoKeyStore(readStore.db) });
     closers.push(async () => db.close());
     closers.push(() => store.close());
     for (const name of [PROJECTIONS_LEASE, PUSH_CHECKPOINT]) assert.ok(await heldBy(leases, name, holder), `the first instance holds ${name}`);
