@@ -12,15 +12,15 @@ export interface KeyPeers {
 
 const KEY_BYTES = 32;
 
-/** What opening a batch of events needs of each owner: their key, or that they were erased. */
+/** What opening a batch of events needs of each owner: their key, that they were erased, or that they have none (yet). */
 export type OpeningKey = Buffer | 'erased' | 'none';
 
 /**
  * Each user's data key: made once, where the user first needs one (their home datacenter), kept
  * wrapped by the master key in the key store, copied to the other datacenters on demand, and
  * deleted for good by an erase. Keys are cached in the process: an erase evicts them here at once,
- * and in every other process (another instance, another datacenter) as its live feed reads the
- * account's UserErased, which the feed does moments after the erase is stored.
+ * and in every other process as its live feed reads the account's UserErased: moments after the
+ * erase in this datacenter, after the replication lag in the others.
  */
 export class UserKeys {
   private readonly cache = new LRUCache<string, Buffer>({ max: 100_000 });
